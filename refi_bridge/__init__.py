@@ -1,0 +1,79 @@
+"""refi_bridge: read, write, merge and compare REFI-QDA projects from every QDA tool.
+
+The library's front door. A project file becomes plain data, and plain data becomes a file for any tool::
+
+    import refi_bridge
+    project = refi_bridge.read("coder-a.qdpx")            # .qdpx, .qde or .qdc, from any tool
+    project.codings()                                     # one row per coding, as a pandas DataFrame
+    refi_bridge.write(project, "for-nvivo.qdpx", dialect="nvivo")
+"""
+
+__version__ = "0.1.0"
+
+from refi_bridge.errors import (  # noqa: E402
+    AgreementError,
+    DanglingReferenceError,
+    DialectError,
+    MergeConflictError,
+    MergeError,
+    ProjectFileError,
+    ProjectStructureError,
+    RefiBridgeError,
+    RefiBridgeWarning,
+    SchemaError,
+    UnsafeFileError,
+)
+from refi_bridge.model import (  # noqa: E402
+    AudioSelection,
+    AudioSource,
+    Case,
+    Code,
+    Coding,
+    Edge,
+    Graph,
+    Link,
+    Note,
+    PDFSelection,
+    PDFSource,
+    PictureSelection,
+    PictureSource,
+    PlainTextSelection,
+    Project,
+    Set,
+    SyncPoint,
+    TextSource,
+    Transcript,
+    TranscriptSelection,
+    User,
+    Variable,
+    VariableValue,
+    Vertex,
+    VideoSelection,
+    VideoSource,
+)
+
+# -- read/write pull in lxml; import them on first use so that `import refi_bridge.model` stays light --
+_LAZY = {"read": "refi_bridge.exchange", "write": "refi_bridge.exchange"}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'refi_bridge' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "__version__", "read", "write",
+    "Project", "User", "Code", "Set", "Variable", "VariableValue", "Case", "Coding", "Note", "Link",
+    "Graph", "Vertex", "Edge", "TextSource", "PictureSource", "PDFSource", "AudioSource", "VideoSource",
+    "Transcript", "SyncPoint", "PlainTextSelection", "PictureSelection", "PDFSelection", "AudioSelection",
+    "VideoSelection", "TranscriptSelection",
+    "RefiBridgeError", "ProjectFileError", "UnsafeFileError", "ProjectStructureError", "SchemaError",
+    "DanglingReferenceError", "DialectError", "MergeError", "MergeConflictError", "AgreementError",
+    "RefiBridgeWarning",
+]

@@ -1,0 +1,167 @@
+"""The ``refi-bridge`` command: parse arguments, call one library function, report.
+
+Every error refi_bridge raises on purpose becomes one line on stderr and exit status 1 (click keeps 2 for
+usage errors); warnings are printed as ``warning:`` lines. Nothing imports this module.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from refi_bridge import __version__
+from refi_bridge.errors import RefiBridgeError, RefiBridgeWarning
+
+
+class _Group(click.Group):
+    """Turns library errors into one-line messages and library warnings into ``warning:`` lines."""
+
+    def invoke(self, ctx: click.Context):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RefiBridgeWarning)
+            try:
+                return super().invoke(ctx)
+            except RefiBridgeError as error:
+                raise click.ClickException(str(error)) from None
+            except PermissionError as error:
+                raise click.ClickException(f"{error.filename}: permission denied.") from None
+            except OSError as error:
+                if error.filename:
+                    raise click.ClickException(f"{error.filename}: {error.strerror}.") from None
+                raise
+            finally:
+                for item in caught:
+                    if issubclass(item.category, RefiBridgeWarning):
+                        click.echo(f"warning: {item.message}", err=True)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="refi-bridge")
+def cli() -> None:
+    """Read, write, merge and compare REFI-QDA projects (.qdpx, .qde, .qdc) from every QDA tool.
+
+    \b
+    Example:
+        refi-bridge demo                      # the whole pipeline on a bundled study
+        refi-bridge inspect coder-a.qdpx      # what is in a file
+    """
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+def inspect(file: Path, as_json: bool) -> None:
+    """Show what a .qdpx, .qde or .qdc file holds: origin, position unit, counts, coders.
+
+    \b
+    Example:
+        refi-bridge inspect interviews.qdpx
+        refi-bridge inspect interviews.qdpx --json | jq .coders
+    """
+    from refi_bridge.exchange import read
+    from refi_bridge.summary import summarize
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RefiBridgeWarning)  # listed in the summary instead
+        summary = summarize(read(file))
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{file}  ({summary['kind']})")
+    click.echo(f"  project        {summary['name'] or '-'}")
+    click.echo(f"  origin         {summary['origin'] or '-'}")
+    if summary["position_unit"]:
+        click.echo(f"  positions      {summary['position_unit_label']}: {summary['position_evidence']}")
+    for key in ("users", "codes", "sources", "selections", "codings", "cases", "variables", "notes", "sets",
+                "links", "graphs", "files"):
+        extra = ""
+        if key == "sources" and summary["sources_by_kind"]:
+            extra = "  (" + ", ".join(f"{n} {k}" for k, n in summary["sources_by_kind"].items()) + ")"
+        if key == "codings" and summary["whole_source_codings"]:
+            extra = f"  ({summary['whole_source_codings']} on whole sources)"
+        click.echo(f"  {key:<14} {summary[key]}{extra}")
+    if summary["coders"]:
+        click.echo("  coders")
+        for name, count in sorted(summary["coders"].items(), key=lambda item: -item[1]):
+            click.echo(f"    {name:<24} {count} codings")
+    for fix in summary["fixes"]:
+        click.echo(f"  fixed: {fix}")
+    for warning in summary["warnings"]:
+        click.echo(f"  warning: {warning}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+def validate(file: Path, strict: bool) -> None:
+    """Check a file against the REFI-QDA schema and the rules no schema states.
+
+    Dangling references, duplicate GUIDs, positions outside their text, missing archive members and the
+    PlainTextContent/plainTextPath rule. Exit status 0 when clean, 1 when not.
+
+    \b
+    Example:
+        refi-bridge validate coder-a.qdpx
+    """
+    from refi_bridge.validation import validate as run
+
+    if not file.is_file():
+        raise click.ClickException(f"{file}: does not exist; give the path of a .qdpx, .qde or .qdc file.")
+    report = run(str(file))
+    for finding in report.findings:
+        click.echo(str(finding))
+    errors, notes = len(report.errors), len(report.warnings)
+    verdict = "valid" if report.ok else "NOT valid"
+    click.echo(f"{file}: {verdict} ({errors} errors, {notes} warnings)")
+    if not report.ok or (strict and notes):
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dialect", default="refi", show_default=True,
+              help="The tool that will import the file: refi, nvivo or qualcoder.")
+def convert(source: Path, target: Path, dialect: str) -> None:
+    """Convert between .qdpx, .qde and .qdc, and into the dialect of a tool.
+
+    The kind of TARGET comes from its extension. The result is schema-valid, in the standard namespace,
+    with internal:// paths, and text positions as the chosen tool counts them.
+
+    \b
+    Example:
+        refi-bridge convert from-nvivo.qdpx for-qualcoder.qdpx --dialect qualcoder
+        refi-bridge convert project.qdpx codebook.qdc
+    """
+    from refi_bridge.exchange import read, write
+
+    project = read(source)
+    write(project, target, dialect=dialect, protect=[source])
+    click.echo(f"wrote {target} ({dialect} dialect)")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The table to write: .xlsx or .csv.")
+def export(file: Path, output: Path) -> None:
+    """Export the codings of a project as a table, one row per coding.
+
+    Columns include the source, the code and its path, the coder, the span and the coded text.
+
+    \b
+    Example:
+        refi-bridge export merged.qdpx -o codings.xlsx
+    """
+    from refi_bridge.export import export_codings
+
+    rows = export_codings(file, output)
+    click.echo(f"wrote {output} ({rows} codings)")
+
+
+def main() -> None:  # pragma: no cover - `python -m refi_bridge`
+    cli(prog_name="refi-bridge")

@@ -1,0 +1,187 @@
+"""Writer dialects: what each QDA tool needs a file to look like so that it imports it exactly.
+
+A dialect is data (:class:`Dialect`) plus a pure transformation of the model (:func:`prepare`); the XML
+writer then emits the dialect's position unit. The evidence for each rule is in ``docs/dialects.md``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
+
+from refi_bridge.errors import DialectError
+from refi_bridge.model import (
+    Code,
+    Coding,
+    CodingRecord,
+    Note,
+    PlainTextSelection,
+    Project,
+    Selection,
+    TextSource,
+    coder_of,
+    guid_key,
+)
+from refi_bridge.positions import CODEPOINT, UTF16
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How to write for one tool.
+
+    ``bom``: True/False forces the byte-order mark of text files, None keeps each text's own.
+    ``split_selections``: ``"coding"`` writes one selection per coding (NVivo's own layout), ``"coder"``
+    one selection per coder (QualCoder credits every coding of a selection to the selection's creator).
+    """
+
+    name: str
+    tool: str
+    position_unit: str
+    bom: bool | None = None
+    split_selections: str | None = None
+    unique_code_names: bool = False
+    summary: str = ""
+
+
+DIALECTS: dict[str, Dialect] = {
+    d.name: d for d in (
+        Dialect("refi", "any REFI-QDA 1.0 tool", CODEPOINT, summary=(
+            "The standard: positions in code points, texts carried byte for byte.")),
+        Dialect("nvivo", "NVivo 12-20 (Windows and Mac)", UTF16, split_selections="coding", summary=(
+            "Positions in UTF-16 code units (an emoji counts two), one selection per coding, as NVivo "
+            "writes them itself.")),
+        Dialect("qualcoder", "QualCoder 3.x-4.x", CODEPOINT, bom=False, split_selections="coder",
+                unique_code_names=True, summary=(
+                    "Texts without byte-order mark, one selection per coder whose creator is that coder, "
+                    "unique code names, memos as text files, codes never sharing a case's GUID.")),
+    )
+}
+
+
+def get(name: str) -> Dialect:
+    """The dialect called ``name`` (case-insensitive); :class:`DialectError` names the choices otherwise."""
+    dialect = DIALECTS.get(name.lower().strip())
+    if dialect is None:
+        raise DialectError(f"unknown dialect {name!r}; choose one of: {', '.join(DIALECTS)}")
+    return dialect
+
+
+def prepare(project: Project, dialect: Dialect) -> tuple[Project, list[str]]:
+    """Return the project as ``dialect`` should receive it, and notes on anything the tool will not keep."""
+    notes: list[str] = []
+    if dialect.split_selections:
+        project = split_selections(project, per=dialect.split_selections)
+    if dialect.name == "qualcoder":
+        project = _for_qualcoder(project, notes)
+    return project, notes
+
+
+def _derived_guid(*parts: str) -> str:
+    """A GUID that is the same every time for the same inputs, so repeated exports stay comparable."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "refi-bridge:" + ":".join(parts)))
+
+
+def split_selections(project: Project, per: str) -> Project:
+    """Split every text selection so that it holds one coding (``per="coding"``) or one coder's codings.
+
+    The first part keeps the selection's GUID; the others get GUIDs derived from it. With ``per="coder"``,
+    each part's ``creating_user`` is its coder.
+    """
+    def split(selection: Selection) -> list[Selection]:
+        if per == "coding":
+            groups = [[coding] for coding in selection.codings]
+        else:
+            by_coder: dict[str, list[Coding]] = defaultdict(list)
+            for coding in selection.codings:
+                by_coder[coder_of(CodingRecord(None, selection, coding)) or ""].append(coding)  # type: ignore[arg-type]
+            groups = list(by_coder.values())
+        if len(groups) <= 1 and per == "coding":
+            return [selection]
+        parts = []
+        for index, codings in enumerate(groups or [[]]):
+            guid = selection.guid if index == 0 else _derived_guid(selection.guid, codings[0].guid)
+            changes: dict = {"guid": guid, "codings": tuple(codings)}
+            if per == "coder" and codings:
+                coder = coder_of(CodingRecord(None, selection, codings[0]))  # type: ignore[arg-type]
+                if coder:
+                    changes["creating_user"] = coder
+            if index > 0:
+                changes["note_refs"] = ()
+            parts.append(replace(selection, **changes))
+        return parts
+
+    def text_owner(owner: TextSource) -> TextSource:
+        selections: list[PlainTextSelection] = []
+        for selection in owner.selections:
+            selections.extend(split(selection))  # type: ignore[arg-type]
+        return replace(owner, selections=tuple(selections))
+
+    sources = tuple(text_owner(source) if isinstance(source, TextSource) else source
+                    for source in project.sources)
+    return replace(project, sources=sources)
+
+
+def _for_qualcoder(project: Project, notes: list[str]) -> Project:
+    # -- a code whose GUID is also a case's is deleted by QualCoder: give the code a GUID of its own --
+    case_guids = {guid_key(case.guid) for case in project.cases}
+    renamed: dict[str, str] = {}
+    for code, _ in project.iter_codes():
+        if guid_key(code.guid) in case_guids:
+            renamed[guid_key(code.guid)] = _derived_guid("code", code.guid)
+    paths = project.code_paths()
+    counts = Counter(code.name.strip().casefold() for code, _ in project.iter_codes())
+
+    def fix_code(code: Code) -> Code:
+        changes: dict = {"codes": tuple(fix_code(child) for child in code.codes)}
+        key = guid_key(code.guid)
+        if key in renamed:
+            changes["guid"] = renamed[key]
+        if counts[code.name.strip().casefold()] > 1:
+            # -- QualCoder merges codes of equal name; the path keeps them apart and says what each is --
+            changes["name"] = " > ".join(paths[key])
+        return replace(code, **changes)
+
+    codes = tuple(fix_code(code) for code in project.codes)
+    if renamed:
+        project = _retarget_codes(project, renamed)
+    if any(case.source_refs for case in project.cases):
+        notes.append("QualCoder drops the sources of a case on import (measured); cases will arrive empty")
+    if any(selection.note_refs for _, selection, _ in project.iter_selections()):
+        notes.append("QualCoder drops memos attached to selections on import (measured)")
+    notes_out = tuple(_note_as_file(note) for note in project.notes)
+    sources = tuple(replace(source, text_bom=False) if isinstance(source, TextSource) else source
+                    for source in project.sources)
+    return replace(project, codes=codes, notes=notes_out, sources=sources)
+
+
+def _note_as_file(note: Note) -> Note:
+    # -- QualCoder drops a Note that has only inline text; a text file survives --
+    if note.plain_text_path is None and note.text is not None:
+        return replace(note, plain_text_path=f"internal://{note.guid.strip('{}')}.txt", text_bom=False)
+    return note
+
+
+def _retarget_codes(project: Project, renamed: dict[str, str]) -> Project:
+    """Point every reference to a code whose GUID changed at its new GUID."""
+    def coding(c: Coding) -> Coding:
+        new = renamed.get(guid_key(c.code_guid))
+        return replace(c, code_guid=new) if new else c
+
+    def selection(s):
+        return replace(s, codings=tuple(coding(c) for c in s.codings))
+
+    def source(src):
+        changes: dict = {"codings": tuple(coding(c) for c in src.codings),
+                         "selections": tuple(selection(s) for s in src.selections)}
+        return replace(src, **changes)
+
+    def refs(guids):
+        return tuple(renamed.get(guid_key(g), g) for g in guids)
+
+    return replace(
+        project,
+        sources=tuple(source(s) for s in project.sources),
+        cases=tuple(replace(case, code_refs=refs(case.code_refs)) for case in project.cases),
+        sets=tuple(replace(group, member_codes=refs(group.member_codes)) for group in project.sets),
+    )

@@ -1,0 +1,171 @@
+"""Formatted Excel workbooks from DataFrames; knows nothing of projects or statistics.
+
+A workbook is a list of :class:`Sheet` specs. Each sheet gets a title and caption lines above a table
+with a bold, frozen, filterable header, widths that fit, and optional colours: a fill for whole columns
+(header and cells) and a fill per cell. Strings are cleaned of the control characters Excel refuses.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_MAX_CELL = 32767
+_THIN = Side(style="thin", color="B7B7B7")
+BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+HEADER_FILL = "E7E6E6"
+
+
+@dataclass
+class Sheet:
+    """One worksheet: a table plus what a reader needs to understand it.
+
+    ``header_rows`` are extra rows above the column names (for grouped headers): each is a list of
+    ``(label, first_column, last_column, fill)`` spans, 0-based column numbers into ``frame``'s columns.
+    ``column_fills`` colour whole columns by name; ``cell_fill(row, column, value)`` may return a fill
+    for any data cell. ``legend`` rows (label, fill) are written under the table.
+    """
+
+    name: str
+    frame: pd.DataFrame
+    title: str | None = None
+    caption: Sequence[str] = ()
+    header_rows: Sequence[Sequence[tuple[str, int, int, str | None]]] = ()
+    column_fills: Mapping[str, str] = field(default_factory=dict)
+    cell_fill: Callable[[int, str, object], str | None] | None = None
+    legend: Sequence[tuple[str, str | None]] = ()
+    wrap: Sequence[str] = ()
+    center: Sequence[str] = ()
+    widths: Mapping[str, float] = field(default_factory=dict)
+    max_width: float = 60
+    freeze_columns: int = 0
+    autofilter: bool = True
+    footer: Sequence[str] = ()
+
+
+def clean(value: object) -> object:
+    """A value Excel accepts: NaN/NA as empty, strings without control characters and within 32,767."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, str):
+        value = _ILLEGAL.sub("", value)
+        if len(value) > _MAX_CELL:
+            value = value[: _MAX_CELL - 1] + "\u2026"
+        return value
+    if isinstance(value, (list, tuple, set)):
+        return ", ".join(str(v) for v in value)
+    if hasattr(value, "item"):
+        return value.item()  # numpy scalars
+    return value
+
+
+def _fill(colour: str | None) -> PatternFill | None:
+    if not colour:
+        return None
+    colour = colour.lstrip("#").upper()
+    return PatternFill(fill_type="solid", start_color=colour, end_color=colour)
+
+
+def write_workbook(path: str | Path, sheets: Sequence[Sheet]) -> None:
+    """Write the sheets, in order, to an ``.xlsx`` file (the caller chooses a temporary path)."""
+    book = Workbook()
+    book.remove(book.active)
+    for sheet in sheets:
+        _write_sheet(book.create_sheet(_sheet_name(sheet.name, book)), sheet)
+    book.save(path)
+
+
+def _sheet_name(name: str, book: Workbook) -> str:
+    name = re.sub(r"[\[\]:*?/\\]", "-", name)[:31] or "Sheet"
+    base, n = name, 2
+    while name in book.sheetnames:
+        suffix = f" ({n})"
+        name = base[: 31 - len(suffix)] + suffix
+        n += 1
+    return name
+
+
+def _write_sheet(ws, sheet: Sheet) -> None:
+    frame = sheet.frame
+    columns = [str(c) for c in frame.columns]
+    row = 1
+    if sheet.title:
+        ws.cell(row=row, column=1, value=clean(sheet.title)).font = Font(bold=True, size=14)
+        row += 1
+    for line in sheet.caption:
+        ws.cell(row=row, column=1, value=clean(line)).font = Font(italic=True, color="404040")
+        row += 1
+    if sheet.title or sheet.caption:
+        row += 1
+    for spans in sheet.header_rows:
+        for label, first, last, colour in spans:
+            cell = ws.cell(row=row, column=first + 1, value=clean(label))
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            for col in range(first + 1, last + 2):
+                target = ws.cell(row=row, column=col)
+                target.border = BORDER
+                target.fill = _fill(colour) or _fill(HEADER_FILL)
+            if last > first:
+                ws.merge_cells(start_row=row, start_column=first + 1, end_row=row, end_column=last + 1)
+        row += 1
+    header_row = row
+    for col, name in enumerate(columns, start=1):
+        cell = ws.cell(row=row, column=col, value=clean(name))
+        cell.font = Font(bold=True)
+        cell.border = BORDER
+        cell.alignment = Alignment(horizontal="center" if name in sheet.center else "left",
+                                   vertical="center", wrap_text=True)
+        cell.fill = _fill(sheet.column_fills.get(name)) or _fill(HEADER_FILL)
+    column_fills = {name: _fill(colour) for name, colour in sheet.column_fills.items()}
+    wrap = set(sheet.wrap)
+    center = set(sheet.center)
+    aligns = {name: Alignment(wrap_text=name in wrap, vertical="top",
+                              horizontal="center" if name in center else None) for name in columns}
+    for r, values in enumerate(frame.itertuples(index=False, name=None)):
+        row += 1
+        for col, (name, value) in enumerate(zip(columns, values), start=1):
+            cell = ws.cell(row=row, column=col, value=clean(value))
+            cell.border = BORDER
+            cell.alignment = aligns[name]
+            fill = sheet.cell_fill(r, name, value) if sheet.cell_fill is not None else None
+            if fill:
+                cell.fill = _fill(fill)
+            elif column_fills.get(name) is not None:
+                cell.fill = column_fills[name]
+    last_row = row
+    for line in sheet.footer:
+        row += 1
+        ws.cell(row=row, column=1, value=clean(line)).font = Font(italic=True, color="404040")
+    if sheet.legend:
+        row += 2
+        ws.cell(row=row, column=1, value="Legend").font = Font(bold=True)
+        for label, colour in sheet.legend:
+            row += 1
+            cell = ws.cell(row=row, column=1, value=clean(label))
+            cell.border = BORDER
+            if colour:
+                cell.fill = _fill(colour)
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=sheet.freeze_columns + 1)
+    if sheet.autofilter and len(frame) and columns:
+        ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(columns))}{last_row}"
+    for col, name in enumerate(columns, start=1):
+        width = sheet.widths.get(name)
+        if width is None:
+            sample = [len(str(v)) for v in frame.iloc[:300, col - 1].tolist() if clean(v) is not None]
+            longest = max([len(name)] + sample) if sample else len(name)
+            width = min(sheet.max_width, max(6, longest + 2))
+        ws.column_dimensions[get_column_letter(col)].width = width

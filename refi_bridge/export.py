@@ -1,0 +1,33 @@
+"""``refi-bridge export``: a project's codings as an Excel or CSV table."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from refi_bridge.errors import ProjectFileError
+from refi_bridge.excel import Sheet, write_workbook
+from refi_bridge.exchange import atomic_output, read
+from refi_bridge.tables import codings
+
+
+def export_codings(source: str | os.PathLike, output: str | os.PathLike) -> int:
+    """Write the codings table of ``source`` to ``output`` (``.xlsx`` or ``.csv``); return the row count."""
+    target = Path(output)
+    suffix = target.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise ProjectFileError(f"{target}: write the table to a .xlsx or .csv file.", str(target))
+    if target.exists() and Path(source).exists() and os.path.samefile(target, source):
+        raise ProjectFileError(f"{target}: refusing to overwrite the input file.", str(target))
+    project = read(source)
+    frame = codings(project)
+    with atomic_output(target) as temporary:
+        if suffix == ".csv":
+            frame.to_csv(temporary, index=False)
+        else:
+            write_workbook(temporary, [Sheet(
+                name="Codings", frame=frame, title=f"Codings of {project.name or Path(source).name}",
+                caption=[f"{len(frame)} codings from {Path(source).name}; start and end are code point "
+                         "offsets into the source's text (end exclusive)."],
+                wrap=["text"], widths={"text": 80})])
+    return len(frame)

@@ -1,0 +1,89 @@
+"""Projects as pandas tables: the codings table that ``Project.codings()`` and ``refi-bridge export`` give."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from refi_bridge.model import (
+    AudioSelection,
+    PDFSelection,
+    PictureSelection,
+    PlainTextSelection,
+    Project,
+    TranscriptSelection,
+    VideoSelection,
+    coder_name,
+    coder_of,
+    guid_key,
+)
+
+PATH_SEPARATOR = " > "
+
+CODING_COLUMNS = ("coding_guid", "source", "source_guid", "source_kind", "selection_guid", "selection_kind",
+                  "code", "code_path", "code_guid", "coder", "coder_guid", "start", "end", "text", "locator",
+                  "created")
+
+
+def code_path_text(path: tuple[str, ...] | None) -> str | None:
+    """A code's path of names as one string, top first: ``"Safety > facilitating"``."""
+    return PATH_SEPARATOR.join(path) if path else None
+
+
+def codings(project: Project) -> pd.DataFrame:
+    """One row per coding of the project's data (selections first, then whole-source codings).
+
+    Columns: ``coding_guid, source, source_guid, source_kind, selection_guid, selection_kind, code,
+    code_path, code_guid, coder, coder_guid, start, end, text, locator, created``. ``start``/``end`` are
+    code point offsets and ``text`` the coded passage, for text selections only; whole-source codings have
+    no selection and empty positions. ``coder`` is the user's name (see :func:`refi_bridge.model.coder_of`);
+    ``locator`` describes a non-text selection (page and rectangle, time span).
+    """
+    paths = project.code_paths()
+    users = project.users_by_guid()
+    rows = []
+    for record in project.iter_codings():
+        source, selection, coding = record.source, record.selection, record.coding
+        key = guid_key(coding.code_guid)
+        path = paths.get(key)
+        coder = coder_of(record)
+        start = end = text = locator = None
+        if isinstance(selection, PlainTextSelection):
+            start, end = selection.start, selection.end
+            owner_text = getattr(record.owner, "text", None)
+            if owner_text is not None:
+                text = owner_text[start:end]
+        elif selection is not None:
+            locator = describe_locator(selection)
+        rows.append((
+            coding.guid, source.label, source.guid, type(source).__name__,
+            selection.guid if selection is not None else None,
+            type(selection).__name__ if selection is not None else "whole source",
+            path[-1] if path else None, code_path_text(path), coding.code_guid,
+            coder_name(coder, users), coder, start, end, text, locator,
+            coding.creation_date_time or (selection.creation_date_time if selection is not None else None),
+        ))
+    frame = pd.DataFrame.from_records(rows, columns=list(CODING_COLUMNS))
+    frame["start"] = frame["start"].astype("Int64")
+    frame["end"] = frame["end"].astype("Int64")
+    return frame
+
+
+def describe_locator(selection) -> str:
+    """Where a non-text selection lies, in words a researcher can look up in the tool."""
+    if isinstance(selection, PDFSelection):
+        return (f"page {selection.page}, ({selection.first_x}, {selection.first_y})-"
+                f"({selection.second_x}, {selection.second_y})")
+    if isinstance(selection, PictureSelection):
+        return f"({selection.first_x}, {selection.first_y})-({selection.second_x}, {selection.second_y}) px"
+    if isinstance(selection, (AudioSelection, VideoSelection)):
+        return f"{_clock(selection.begin)}-{_clock(selection.end)}"
+    if isinstance(selection, TranscriptSelection):
+        return f"sync points {selection.from_sync_point} to {selection.to_sync_point}"
+    return ""
+
+
+def _clock(ms: int) -> str:
+    seconds, millis = divmod(int(ms), 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}.{millis:03d}"

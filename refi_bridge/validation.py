@@ -1,0 +1,301 @@
+"""``refi-bridge validate``: the schema, and the rules of REFI-QDA that no schema can state.
+
+Beyond the XSD: every reference must point at something of the right kind, GUIDs must be unique, text
+positions must lie inside their text with start <= end, every ``internal://`` file must be in the archive,
+and a text has exactly one of ``PlainTextContent`` and ``plainTextPath``. Each finding names the file, the
+line, the element and its GUID, and says what to do.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from refi_bridge import qde, qdpx
+from refi_bridge.errors import RefiBridgeWarning
+from refi_bridge.model import guid_key
+from refi_bridge.schema import schema_errors
+
+ERROR = "error"
+WARNING = "warning"
+
+_SOURCES = ("TextSource", "PictureSource", "PDFSource", "AudioSource", "VideoSource")
+_SELECTIONS = ("PlainTextSelection", "PictureSelection", "PDFSelection", "AudioSelection", "VideoSelection",
+               "TranscriptSelection")
+_TEXT_HOLDERS = ("TextSource", "Note", "Representation", "TextDescription", "Transcript")
+_USER_ATTRIBUTES = ("creatingUser", "modifyingUser", "creatingUserGUID", "modifyingUserGUID")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in a file: how bad, where, and what to do about it."""
+
+    severity: str
+    file: str
+    line: int | None
+    element: str | None
+    guid: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        what = f" <{self.element}{' guid=' + self.guid if self.guid else ''}>" if self.element else ""
+        return f"{where}: {self.severity}:{what} {self.message}"
+
+
+@dataclass
+class ValidationReport:
+    """All findings for one file; ``ok`` when none is an error."""
+
+    path: str
+    kind: str
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == ERROR for f in self.findings)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == WARNING]
+
+
+def validate(path: str) -> ValidationReport:
+    """Check a ``.qdpx``, ``.qde`` or ``.qdc`` file; raises only when it is not a REFI-QDA file at all."""
+    where = str(path)
+    with open(path, "rb") as stream:
+        head = stream.read(8)
+    archive = None
+    if qdpx.is_archive(head):
+        archive = qdpx.open_archive(path)
+        data = archive.qde_bytes
+        display = f"{where}!{archive.qde_member}"
+    else:
+        data = Path(path).read_bytes()
+        display = where
+    root = qde.parse_xml(data, where)
+    kind, namespace = qde.document_kind(root, where)
+    report = ValidationReport(where, "qdpx" if archive else kind)
+    checker = _Checker(report, display, root)
+    checker.namespace(namespace, kind)
+    checker.schema()
+    checker.guids()
+    checker.references(kind)
+    if kind == "qde":
+        checker.text_rule()
+        if archive is not None:
+            checker.members(archive)
+        checker.positions(root, where, archive)
+    return report
+
+
+class _Checker:
+    def __init__(self, report: ValidationReport, display: str, root: etree._Element) -> None:
+        self.report = report
+        self.display = display
+        self.root = root
+        self.ns = etree.QName(root).namespace or ""
+        self.lines: dict[str, int] = {}
+
+    def add(self, severity: str, el: etree._Element | None, message: str, guid: str | None = None,
+            line: int | None = None) -> None:
+        element = etree.QName(el).localname if el is not None else None
+        if el is not None:
+            guid = guid or el.get("guid")
+            line = line or el.sourceline
+        self.report.findings.append(Finding(severity, self.display, line, element, guid, message))
+
+    def local(self, el: etree._Element) -> str:
+        return etree.QName(el).localname if isinstance(el.tag, str) else ""
+
+    def elements(self, *names: str) -> Iterable[etree._Element]:
+        prefix = f"{{{self.ns}}}" if self.ns else ""
+        for name in names:
+            yield from self.root.iter(prefix + name)
+
+    # -- checks ---------------------------------------------------------------------------------------------
+
+    def namespace(self, namespace: str, kind: str) -> None:
+        standard = qde.NS_PROJECT if kind == "qde" else qde.NS_CODEBOOK
+        if namespace != standard:
+            self.add(WARNING, self.root, f"the namespace is {namespace or 'missing'!r}, not the standard "
+                     f"{standard!r}; tools that validate will reject the file. `refi-bridge convert` writes it "
+                     "in the standard namespace.")
+            # -- check the structure anyway, as if the namespace were right --
+            for el in self.root.iter():
+                if isinstance(el.tag, str) and etree.QName(el).namespace == (namespace or None):
+                    el.tag = f"{{{standard}}}{etree.QName(el).localname}"
+            self.ns = standard
+
+    def schema(self) -> None:
+        for line, message, path in schema_errors(self.root):
+            el = None
+            if path:
+                try:
+                    found = self.root.getroottree().xpath(path)
+                    el = found[0] if found else None
+                except etree.XPathError:
+                    el = None
+            self.add(ERROR, el, f"does not match the REFI-QDA schema: {message.rstrip('.')}. Fix the element or export the "
+                     "project again from its tool.", line=line)
+
+    def guids(self) -> None:
+        seen: dict[str, list[etree._Element]] = defaultdict(list)
+        for el in self.root.iter():
+            if not isinstance(el.tag, str):
+                continue
+            guid = el.get("guid")
+            if guid is not None and self.local(el) != "MemberCode":
+                seen[guid_key(guid)].append(el)
+                self.lines.setdefault(guid_key(guid), el.sourceline)
+        for elements in seen.values():
+            if len(elements) < 2:
+                continue
+            names = {self.local(el) for el in elements}
+            first = elements[0]
+            others = ", ".join(f"<{self.local(el)}> on line {el.sourceline}" for el in elements[1:])
+            if len(names) == len(elements):
+                self.add(WARNING, first, f"its GUID is also used by {others}. Some tools do this (ATLAS.ti for a "
+                         "PDF and its text, NVivo for a case and its code); references to it are ambiguous.")
+            else:
+                self.add(ERROR, first, f"its GUID is used again by {others}; every element needs its own GUID. "
+                         "Give the copies new GUIDs.")
+
+    def references(self, kind: str) -> None:
+        targets: dict[str, set[str]] = defaultdict(set)
+        everything: set[str] = set()
+        for el in self.root.iter():
+            if not isinstance(el.tag, str):
+                continue
+            guid = el.get("guid")
+            if guid is None:
+                continue
+            local = self.local(el)
+            key = guid_key(guid)
+            everything.add(key)
+            family = ("source" if local in _SOURCES else "selection" if local in _SELECTIONS else local)
+            targets[family].add(key)
+
+        def check(el: etree._Element, attribute: str, family: str, what: str) -> None:
+            value = el.get(attribute)
+            if value is None:
+                return
+            pool = everything if family == "*" else targets[family]
+            if guid_key(value) not in pool:
+                self.add(ERROR, el, f"{attribute}={value} points at no {what} in the file. Remove the "
+                         f"reference or add the {what}; merging or re-exporting may have lost it.",
+                         guid=el.get("guid") or (el.getparent().get("guid") if el.getparent() is not None
+                                                 else None))
+
+        if kind == "qdc":
+            for el in self.elements("MemberCode"):
+                check(el, "guid", "Code", "code")
+            return
+        for el in self.elements("CodeRef", "MemberCode"):
+            check(el, "targetGUID", "Code", "code")
+        for el in self.elements("NoteRef", "MemberNote"):
+            check(el, "targetGUID", "Note", "note")
+        for el in self.elements("SourceRef", "MemberSource"):
+            check(el, "targetGUID", "source", "source")
+        for el in self.elements("SelectionRef"):
+            check(el, "targetGUID", "selection", "selection")
+        for el in self.elements("VariableRef"):
+            check(el, "targetGUID", "Variable", "variable")
+        for el in self.root.iter():
+            if isinstance(el.tag, str):
+                for attribute in _USER_ATTRIBUTES:
+                    check(el, attribute, "User", "user")
+        for el in self.elements("Link"):
+            check(el, "originGUID", "*", "object")
+            check(el, "targetGUID", "*", "object")
+        for el in self.elements("Vertex", "Edge"):
+            check(el, "representedGUID", "*", "object")
+        for graph in self.elements("Graph"):
+            vertices = {guid_key(v.get("guid")) for v in graph if self.local(v) == "Vertex"}
+            for edge in graph:
+                if self.local(edge) != "Edge":
+                    continue
+                for attribute in ("sourceVertex", "targetVertex"):
+                    value = edge.get(attribute)
+                    if value is not None and guid_key(value) not in vertices:
+                        self.add(ERROR, edge, f"{attribute}={value} is not a vertex of this graph. Remove the "
+                                 "edge or add the vertex.")
+        for transcript in self.elements("Transcript"):
+            points = {guid_key(p.get("guid")) for p in transcript if self.local(p) == "SyncPoint"}
+            for selection in transcript:
+                if self.local(selection) != "TranscriptSelection":
+                    continue
+                for attribute in ("fromSyncPoint", "toSyncPoint"):
+                    value = selection.get(attribute)
+                    if value is not None and guid_key(value) not in points:
+                        self.add(ERROR, selection, f"{attribute}={value} is not a sync point of its "
+                                 "transcript. Fix the reference.")
+
+    def text_rule(self) -> None:
+        prefix = f"{{{self.ns}}}" if self.ns else ""
+        for el in self.elements(*_TEXT_HOLDERS):
+            inline = el.find(prefix + "PlainTextContent") is not None
+            path = el.get("plainTextPath") is not None
+            if inline and path:
+                self.add(ERROR, el, "has both PlainTextContent and plainTextPath; REFI-QDA allows exactly one. "
+                         "Remove one of them.")
+            elif not inline and not path:
+                self.add(ERROR, el, "has neither PlainTextContent nor plainTextPath, so it has no text; "
+                         "REFI-QDA requires exactly one. Export the project again with its texts.")
+
+    def members(self, archive: qdpx.Archive) -> None:
+        present = {name.lower() for name in archive.members}
+        for el in self.root.iter():
+            if not isinstance(el.tag, str):
+                continue
+            for attribute in ("plainTextPath", "richTextPath", "path"):
+                value = el.get(attribute)
+                if value is None:
+                    continue
+                name = qde.internal_name(value)
+                if name is None:
+                    continue  # relative:// and absolute:// files live outside the archive by design
+                if not value.lower().startswith("internal://"):
+                    self.add(WARNING, el, f"{attribute}={value!r} has no scheme; NVivo 15 imports such sources "
+                             "empty and QualCoder crashes. `refi-bridge convert` writes internal://.")
+                if name.lower() not in present:
+                    self.add(ERROR, el, f"{attribute}={value!r} names a file that is not in the archive's "
+                             "sources folder. Add the file, or export the project again.")
+
+    def positions(self, root: etree._Element, where: str, archive: qdpx.Archive | None) -> None:
+        resolve = qdpx.member_reader(archive) if archive is not None else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RefiBridgeWarning)
+            try:
+                project = qde.read_root(root, path=where, resolve=resolve)
+            except Exception as error:  # noqa: BLE001 -- the schema findings already say what is wrong
+                self.add(ERROR, None, f"cannot be read as a project: {error}")
+                return
+        info = project.read_info
+        for message in (info.warnings if info else []):
+            self.add(WARNING, None, message.removeprefix(f"{where}: "))
+        for _, selection, owner in project.iter_selections():
+            start = getattr(selection, "start", None)
+            if start is None:
+                continue
+            text = getattr(owner, "text", None)
+            line = self.lines.get(guid_key(selection.guid))
+            if selection.start > selection.end:
+                self.report.findings.append(Finding(
+                    ERROR, self.display, line, "PlainTextSelection", selection.guid,
+                    f"startPosition ({selection.start}) is after endPosition ({selection.end}). Swap them or "
+                    "remove the selection."))
+            if text is not None and (selection.start < 0 or selection.end > len(text)):
+                self.report.findings.append(Finding(
+                    ERROR, self.display, line, "PlainTextSelection", selection.guid,
+                    f"the span {selection.start}-{selection.end} lies outside its text of {len(text)} "
+                    "characters. The text was changed after coding, or positions are in another unit."))

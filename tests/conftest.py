@@ -1,0 +1,51 @@
+"""Shared fixtures: where the real files and the official schemas are, and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+ROOT = Path(__file__).resolve().parent.parent
+# -- ../shared holds the corpus of real exports and the official XSDs (read-only, never copied here) --
+SHARED = Path(os.environ.get("REFI_BRIDGE_SHARED", ROOT.parent / "shared"))
+REFI = SHARED / "refi"
+CORPUS = REFI / "corpus"
+OFFICIAL = REFI / "schemas"
+
+if not CORPUS.is_dir():  # pragma: no cover - a broken checkout must fail loudly, not skip
+    raise RuntimeError(f"the shared corpus is not at {CORPUS}; set REFI_BRIDGE_SHARED to the shared folder")
+
+CORPUS_FILES = sorted(p for p in CORPUS.glob("*/*") if p.suffix in (".qdpx", ".qde", ".qdc"))
+NVIVO_WIN = CORPUS / "nvivo" / "nvivo12.6-win_vaccine-skepticism-0517_multiuser.qdpx"
+NVIVO_MAC = CORPUS / "nvivo" / "nvivo12.7-mac_vaccine-skepticism-17june_multiuser.qdpx"
+
+
+def corpus_id(path: Path) -> str:
+    return path.name
+
+
+@pytest.fixture(scope="session")
+def official_schemas() -> dict[str, etree.XMLSchema]:
+    return {
+        "Project": etree.XMLSchema(etree.parse(str(OFFICIAL / "Project-mrt2019.xsd"))),
+        "CodeBook": etree.XMLSchema(etree.parse(str(OFFICIAL / "Codebook-mrt2019.xsd"))),
+    }
+
+
+def document_bytes(path: Path) -> bytes:
+    """The XML of a .qdpx's project document, or of a .qde/.qdc file."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            name = next(n for n in zf.namelist() if n.lower().endswith(".qde"))
+            return zf.read(name)
+    return path.read_bytes()
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
