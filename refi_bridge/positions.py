@@ -137,11 +137,14 @@ def decide_unit(origin: str | None,
     expected = expected_unit(origin)
     fits = {unit: 0 for unit in UNITS}
     deciding = 0
+    # -- a unit that reads like code points on every text of the file is not a rival --
+    candidates = {CODEPOINT} | ({expected} if expected else set())
     for text, spans in texts:
         offsets = OffsetMap(text)
         active = [unit for unit in UNITS if offsets.diverges(unit)]
         if not active:
             continue
+        candidates.update(active)
         for start, end in spans:
             for edge, up in ((start, False), (end, True)):
                 converted = {unit: offsets.to_codepoint(edge, unit, round_up=up) for unit in UNITS}
@@ -164,14 +167,17 @@ def decide_unit(origin: str | None,
         return UnitDecision(fallback, why + "; no selection edge reads differently in another unit")
 
     share = {unit: fits[unit] / deciding for unit in UNITS}
-    best = max(UNITS, key=lambda unit: (share[unit], unit == fallback))
-    summary = ", ".join(f"{UNIT_LABELS[u]} {share[u]:.0%}" for u in sorted(UNITS, key=lambda u: -share[u]))
+    ranked = sorted(candidates, key=lambda unit: (-share[unit], unit != fallback, unit))
+    best, runner_up = ranked[0], ranked[1]
+    summary = ", ".join(f"{UNIT_LABELS[u]} {share[u]:.0%}" for u in ranked)
     detail = f"{deciding} selection edges read differently by unit; on word boundaries: {summary}"
-    if share[fallback] >= share[best] - 0.10 and (expected or share[fallback] == share[best]):
-        why = f"{origin_label} implies {UNIT_LABELS[fallback]}" if expected else f"{origin_label}"
-        return UnitDecision(fallback, f"{why}, confirmed: {detail}")
-    if deciding >= 5 and share[best] - share[fallback] > 0.10:
-        warning = (f"text positions read as {UNIT_LABELS[best]}, not the {UNIT_LABELS[fallback]} that "
+    decisive = deciding >= 5 and share[best] - share[runner_up] > 0.10
+    if expected is not None and share[expected] >= share[best] - 0.10:
+        return UnitDecision(expected, f"{origin_label} implies {UNIT_LABELS[expected]}, confirmed: {detail}")
+    if decisive:
+        if expected is None:
+            return UnitDecision(best, f"{origin_label}: unknown tool; the boundary check decides: {detail}")
+        warning = (f"text positions read as {UNIT_LABELS[best]}, not the {UNIT_LABELS[expected]} that "
                    f"{origin_label} implies, because they fit word boundaries better ({detail})")
         return UnitDecision(best, f"boundary check overrides {origin_label}: {detail}", warning)
     warning = (f"cannot tell the text position unit ({detail}); assumed {UNIT_LABELS[fallback]}. "

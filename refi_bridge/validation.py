@@ -17,7 +17,7 @@ from pathlib import Path
 from lxml import etree
 
 from refi_bridge import qde, qdpx
-from refi_bridge.errors import RefiBridgeWarning
+from refi_bridge.errors import RefiBridgeError, RefiBridgeWarning
 from refi_bridge.model import guid_key
 from refi_bridge.schema import schema_errors
 
@@ -277,8 +277,9 @@ class _Checker:
             warnings.simplefilter("ignore", RefiBridgeWarning)
             try:
                 project = qde.read_root(root, path=where, resolve=resolve)
-            except Exception as error:  # noqa: BLE001 -- the schema findings already say what is wrong
-                self.add(ERROR, None, f"cannot be read as a project: {error}")
+            except RefiBridgeError as error:
+                if self.report.ok:  # otherwise the schema findings already say what is wrong
+                    self.add(ERROR, None, f"cannot be read as a project: {error}")
                 return
         info = project.read_info
         for message in (info.warnings if info else []):

@@ -1,0 +1,107 @@
+"""Hypothesis strategies for whole projects whose references hold together (codings point at real codes,
+users and in-range spans), as attrs' tests/strategies.py builds nested classes."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from refi_bridge.model import (
+    Case,
+    Code,
+    Coding,
+    Note,
+    PlainTextSelection,
+    Project,
+    Set,
+    TextSource,
+    User,
+    Variable,
+    VariableValue,
+)
+
+# -- characters that exercise every quirk: accents, typographic quotes, emoji (UTF-16 pairs), CR LF, XML
+#    specials; nothing XML 1.0 forbids --
+TEXT_ALPHABET = "abcdefghij klmnop,.;:!?\néøåÆ“”‘’–😊🙂👍\r&<>\"'\t"
+NAME_ALPHABET = "abcdefgh ABCÉøå&<>\"'-–/"
+
+
+@st.composite
+def guids(draw) -> str:
+    value = str(draw(st.uuids()))
+    style = draw(st.sampled_from(["lower", "upper", "braces"]))
+    if style == "upper":
+        return value.upper()
+    if style == "braces":
+        return "{" + value + "}"
+    return value
+
+
+names = st.text(NAME_ALPHABET, min_size=1, max_size=12).filter(lambda s: s.strip() == s and s)
+texts = st.text(TEXT_ALPHABET, min_size=0, max_size=120)
+maybe = st.none() | st.text(NAME_ALPHABET, max_size=20)
+stamps = st.none() | st.sampled_from(["2024-05-01T10:00:00Z", "2026-11-26T07:55:01Z"])
+
+
+@st.composite
+def code_trees(draw, depth: int = 0) -> Code:
+    children = () if depth >= 2 else tuple(draw(st.lists(code_trees(depth + 1), max_size=2)))
+    return Code(guid=draw(guids()), name=draw(names), is_codable=draw(st.booleans()),
+                color=draw(st.none() | st.sampled_from(["#FF0000", "#0a0", "#12ab9F"])),
+                description=draw(maybe), codes=children)
+
+
+@st.composite
+def spans(draw, text: str) -> tuple[int, int]:
+    start = draw(st.integers(0, len(text)))
+    end = draw(st.integers(start, len(text)))
+    return start, end
+
+
+@st.composite
+def projects(draw, max_sources: int = 3, one_coding_per_selection: bool = False) -> Project:
+    users = tuple(User(guid=draw(guids()), name=draw(names), id=draw(st.none() | st.just("AB")))
+                  for _ in range(draw(st.integers(1, 3))))
+    codes = tuple(draw(st.lists(code_trees(), min_size=1, max_size=3)))
+    all_codes = [c for top in codes for c, _ in top.walk()]
+    variables = (Variable(guid=draw(guids()), name="Outcome", type_of_variable="Text"),
+                 Variable(guid=draw(guids()), name="Session", type_of_variable="Integer"))
+
+    def coding() -> Coding:
+        return Coding(guid=draw(guids()), code_guid=draw(st.sampled_from(all_codes)).guid,
+                      creating_user=draw(st.none() | st.sampled_from([u.guid for u in users])),
+                      creation_date_time=draw(stamps))
+
+    sources = []
+    for _ in range(draw(st.integers(0, max_sources))):
+        text = draw(texts)
+        guid = draw(guids())
+        selections = []
+        for _ in range(draw(st.integers(0, 4))):
+            start, end = draw(spans(text))
+            count = 1 if one_coding_per_selection else draw(st.integers(0, 3))
+            selections.append(PlainTextSelection(
+                guid=draw(guids()), start=start, end=end, name=draw(maybe), description=draw(maybe),
+                codings=tuple(coding() for _ in range(count)),
+                creating_user=draw(st.none() | st.sampled_from([u.guid for u in users])),
+                creation_date_time=draw(stamps)))
+        inline = draw(st.booleans())
+        sources.append(TextSource(
+            guid=guid, name=draw(names), text=text, text_bom=False if inline else draw(st.booleans()),
+            plain_text_path=None if inline else f"internal://{guid.strip('{}')}.txt",
+            selections=tuple(selections), codings=tuple(coding() for _ in range(draw(st.integers(0, 1)))),
+            variable_values=(VariableValue(variable_guid=variables[1].guid, type="Integer",
+                                           value=str(draw(st.integers(1, 9)))),),
+            description=draw(maybe)))
+    cases = tuple(Case(guid=draw(guids()), name=f"Dyad {i:02d}", source_refs=(source.guid,),
+                       variable_values=(VariableValue(variable_guid=variables[0].guid, type="Text",
+                                                      value=draw(st.sampled_from(["positive", "troubled"]))),))
+                  for i, source in enumerate(sources, start=1))
+    notes = tuple(Note(guid=draw(guids()), name="memo", text=draw(texts)) for _ in range(draw(st.integers(0, 1))))
+    sets = ()
+    if draw(st.booleans()):
+        sets = (Set(guid=draw(guids()), name=draw(names), member_codes=(all_codes[0].guid,),
+                    member_sources=tuple(s.guid for s in sources[:1])),)
+    return Project(name=draw(names), origin=draw(st.none() | st.just("hypothesis")), users=users, codes=codes,
+                   variables=variables, cases=cases, sources=tuple(sources), notes=notes, sets=sets,
+                   description=draw(maybe),
+                   creation_date_time=draw(stamps))

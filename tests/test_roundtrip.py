@@ -1,0 +1,78 @@
+"""Round-trip properties on generated projects: what is written is what is read back."""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+
+from hypothesis import HealthCheck, given, settings
+from strategies import projects
+
+import refi_bridge
+from refi_bridge.errors import RefiBridgeWarning
+from refi_bridge.model import PlainTextSelection, guid_key
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                           HealthCheck.too_slow])
+
+
+def write_read(project, path, dialect="refi"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RefiBridgeWarning)
+        refi_bridge.write(project, path, dialect=dialect)
+        return refi_bridge.read(path)
+
+
+def passages(project):
+    paths = project.code_paths()
+    out = Counter()
+    for record in project.iter_codings():
+        text = None
+        if isinstance(record.selection, PlainTextSelection):
+            text = record.owner.text[record.selection.start:record.selection.end]
+        out[(record.source.guid, paths[guid_key(record.coding.code_guid)], record.coding.guid, text)] += 1
+    return out
+
+
+@SETTINGS
+@given(project=projects())
+def test_qdpx_round_trip_gives_back_the_project(project, tmp_path_factory):
+    path = tmp_path_factory.mktemp("rt") / "p.qdpx"
+    assert write_read(project, path) == project
+
+
+@SETTINGS
+@given(project=projects())
+def test_read_write_read_is_stable(project, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("rt")
+    once = write_read(project, folder / "a.qdpx")
+    twice = write_read(once, folder / "b.qdpx")
+    assert twice == once
+    assert (folder / "a.qdpx").read_bytes() == (folder / "b.qdpx").read_bytes()  # deterministic output
+
+
+@SETTINGS
+@given(project=projects(one_coding_per_selection=True))
+def test_nvivo_dialect_round_trip_converts_positions_back(project, tmp_path_factory):
+    path = tmp_path_factory.mktemp("rt") / "p.qdpx"
+    again = write_read(project, path, "nvivo")
+    assert again == project
+
+
+@SETTINGS
+@given(project=projects())
+def test_every_dialect_keeps_every_coded_passage(project, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("rt")
+    for dialect in ("nvivo", "qualcoder"):
+        again = write_read(project, folder / f"{dialect}.qdpx", dialect)
+        before = Counter({(s, p[-1], t): n for (s, p, _, t), n in passages(project).items()})
+        after = Counter({(s, p[-1].split(" > ")[-1], t): n for (s, p, _, t), n in passages(again).items()})
+        assert after == before
+
+
+@SETTINGS
+@given(project=projects())
+def test_codebook_round_trip_keeps_the_code_tree(project, tmp_path_factory):
+    path = tmp_path_factory.mktemp("rt") / "c.qdc"
+    again = write_read(project, path)
+    assert again.codes == project.codes
