@@ -165,3 +165,33 @@ def export(file: Path, output: Path) -> None:
 
 def main() -> None:  # pragma: no cover - `python -m refi_bridge`
     cli(prog_name="refi-bridge")
+
+
+@cli.command()
+@click.option("-o", "--output", default="refi-bridge-demo", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder to write the study and results to.")
+@click.option("--seed", default=2022, show_default=True, help="Seed of the generated study.")
+@click.option("--study-only", is_flag=True, help="Write the study's files and stop (how fixtures/ is made).")
+def demo(output: Path, seed: int, study_only: bool) -> None:
+    """Generate the bundled dyad study and run the whole pipeline on it.
+
+    The study: 12 therapist-client dyads, 47 interviews, a five-theme codebook, and three coders who
+    used NVivo, ATLAS.ti and a standard REFI-QDA tool. The folder ends up holding the master project,
+    each coder's file, the ground truth, and the results of every step.
+
+    \b
+    Example:
+        refi-bridge demo
+        refi-bridge demo -o /tmp/study --seed 7
+    """
+    if study_only:
+        from refi_bridge.demo import write_study
+        from refi_bridge.study import generate
+
+        files = write_study(generate(seed=seed), output, click.echo)
+        click.echo(f"wrote {len(files)} files to {output}")
+        return
+    from refi_bridge.demo import run_demo
+
+    result = run_demo(output, seed=seed, progress=click.echo)
+    click.echo(f"done: the study and its results are in {result.folder.resolve()}")

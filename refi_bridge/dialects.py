@@ -59,6 +59,21 @@ DIALECTS: dict[str, Dialect] = {
 }
 
 
+@dataclass(frozen=True)
+class ExportStyle:
+    """How a tool packages its export, beyond the dialect: for files that must look like a tool wrote them.
+
+    refi_bridge's own files carry ``origin="refi_bridge <version>"`` and a ``<?refi-bridge?>`` instruction
+    naming the dialect and position unit; a style can instead claim a tool's ``origin``, name the document
+    and the sources folder as that tool does, and leave the instruction out.
+    """
+
+    origin: str | None = None
+    qde_name: str = "project.qde"
+    sources_folder: str = "sources"
+    instruction: bool = True
+
+
 def get(name: str) -> Dialect:
     """The dialect called ``name`` (case-insensitive); :class:`DialectError` names the choices otherwise."""
     dialect = DIALECTS.get(name.lower().strip())

@@ -77,12 +77,13 @@ def read(path: str | os.PathLike, *, limits: qdpx.ReadLimits = qdpx.DEFAULT_LIMI
 
 
 def write(project: Project, path: str | os.PathLike, dialect: str = "refi", *,
-          protect: Iterable[str | os.PathLike] = ()) -> list[str]:
+          protect: Iterable[str | os.PathLike] = (), style: _dialects.ExportStyle | None = None) -> list[str]:
     """Write a project as ``.qdpx``, ``.qde`` or ``.qdc`` (chosen by the extension of ``path``).
 
     ``dialect`` adapts the file to the tool that will import it (``refi``, ``nvivo``, ``qualcoder``; see
     :mod:`refi_bridge.dialects`). Returns notes on what the target tool will not keep; each is also issued
-    as a :class:`RefiBridgeWarning`. ``protect`` names further files that must not be overwritten.
+    as a :class:`RefiBridgeWarning`. ``protect`` names further files that must not be overwritten;
+    ``style`` makes the file look as a given tool would package it (see :class:`ExportStyle`).
 
     Raises:
         ProjectFileError: unknown extension, or ``path`` is a file the project was read from.
@@ -99,18 +100,22 @@ def write(project: Project, path: str | os.PathLike, dialect: str = "refi", *,
         guarded.append(project.read_info.path)
     _refuse_overwrite(target, guarded)
     prepared, notes = _dialects.prepare(project, chosen)
+    style = style or _dialects.ExportStyle()
     if kind == "qdc":
-        written = qde.write_codebook(prepared, dialect=chosen.name)
+        written = qde.write_codebook(prepared, dialect=chosen.name, origin=style.origin,
+                                     instruction=style.instruction)
         if prepared.sources or prepared.cases or prepared.notes:
             notes.append("a codebook (.qdc) holds only codes and code sets; write a .qdpx to keep the rest")
     else:
-        written = qde.write_project(prepared, dialect=chosen.name, unit=chosen.position_unit, bom=chosen.bom)
+        written = qde.write_project(prepared, dialect=chosen.name, unit=chosen.position_unit, bom=chosen.bom,
+                                    origin=style.origin, instruction=style.instruction)
         if kind == "qde" and written.texts:
             notes.append(f"{len(written.texts)} texts live in files, which a .qde cannot carry; write a .qdpx "
                          "to keep them")
     with atomic_output(target) as temporary:
         if kind == "qdpx":
-            qdpx.write_archive(temporary, written.xml, written.texts, prepared.files)
+            qdpx.write_archive(temporary, written.xml, written.texts, prepared.files, qde_name=style.qde_name,
+                               sources_folder=style.sources_folder)
         else:
             temporary.write_bytes(written.xml)
     for note in notes:

@@ -839,7 +839,7 @@ class Written:
 
 
 def write_project(project: Project, *, dialect: str, unit: str, bom: bool | None = None,
-                  origin: str | None = None) -> Written:
+                  origin: str | None = None, instruction: bool = True) -> Written:
     """Serialise a Project as a ``project.qde`` document in the standard namespace.
 
     Text positions are written in ``unit``; ``bom`` forces (True/False) or keeps (None) each text's BOM.
@@ -848,14 +848,16 @@ def write_project(project: Project, *, dialect: str, unit: str, bom: bool | None
     """
     writer = _Writer(NS_PROJECT, unit, bom)
     root = writer.project(project, origin)
-    return Written(writer.finish(root, project, dialect, unit), writer.texts)
+    return Written(writer.finish(root, project, dialect, unit if instruction else None, instruction),
+                   writer.texts)
 
 
-def write_codebook(project: Project, *, dialect: str, origin: str | None = None) -> Written:
+def write_codebook(project: Project, *, dialect: str, origin: str | None = None,
+                   instruction: bool = True) -> Written:
     """Serialise a Project's codes and code sets as a ``.qdc`` codebook document."""
     writer = _Writer(NS_CODEBOOK, CODEPOINT, None)
     root = writer.codebook(project, origin)
-    return Written(writer.finish(root, project, dialect, None), {})
+    return Written(writer.finish(root, project, dialect, None, instruction), {})
 
 
 class _Writer:
@@ -866,14 +868,17 @@ class _Writer:
         self.bom = bom
         self.texts: dict[str, bytes] = {}
 
-    def finish(self, root: etree._Element, project: Project, dialect: str, unit: str | None) -> bytes:
+    def finish(self, root: etree._Element, project: Project, dialect: str, unit: str | None,
+               instruction: bool = True) -> bytes:
+        body = etree.tostring(root, encoding="utf-8", pretty_print=True)
+        if not instruction:
+            return b'<?xml version="1.0" encoding="utf-8"?>\n' + body
         pairs = [("version", __version__), ("dialect", dialect)]
         if unit:
             pairs.append(("position-unit", unit))
         if project.origin is not None:
             pairs.append(("source-origin", project.origin))
         text = " ".join(f'{key}="{_pi_escape(value)}"' for key, value in pairs)
-        body = etree.tostring(root, encoding="utf-8", pretty_print=True)
         head = f'<?xml version="1.0" encoding="utf-8"?>\n<?{PI_TARGET} {text}?>\n'.encode()
         return head + body
 

@@ -238,20 +238,22 @@ def attach_files(project: Project, archive: Archive, used: set[str]) -> Project:
 
 
 def write_archive(path: str | os.PathLike, qde: bytes, texts: Mapping[str, bytes],
-                  files: Mapping[str, bytes], *, progress=None) -> None:
+                  files: Mapping[str, bytes], *, qde_name: str = "project.qde", sources_folder: str = "sources",
+                  progress=None) -> None:
     """Write a ``.qdpx``: ``project.qde`` first, then ``sources/`` with the texts and the other files.
 
     ``path`` should be a temporary file; the caller renames it into place when everything is written.
+    ``qde_name`` and ``sources_folder`` exist to imitate tools that name them otherwise.
     """
     written: set[str] = set()
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        zf.writestr(_info("project.qde"), qde)
+        zf.writestr(_info(_safe_member(qde_name, "")), qde)
         for name, data in texts.items():
-            member = _safe_member(name)
+            member = _safe_member(name, sources_folder)
             zf.writestr(_info(member), data)
             written.add(member)
         for name in files:
-            member = _safe_member(name)
+            member = _safe_member(name, sources_folder)
             if member in written:
                 continue  # a text written from the model supersedes a stale copy
             suffix = Path(name).suffix.lower()
@@ -269,9 +271,9 @@ def _info(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def _safe_member(name: str) -> str:
+def _safe_member(name: str, folder: str = "sources") -> str:
     parts = PurePosixPath(name.replace("\\", "/")).parts
     if not parts or name.startswith(("/", "\\")) or ".." in parts:
-        raise UnsafeFileError(f"refused to write a source file named {name!r}: it would land outside the "
+        raise UnsafeFileError(f"refused to write a file named {name!r}: it would land outside the "
                               "archive's sources/ folder. Rename it.")
-    return "sources/" + "/".join(parts)
+    return "/".join((folder, *parts)) if folder else "/".join(parts)
