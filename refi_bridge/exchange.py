@@ -45,11 +45,11 @@ def read(path: str | os.PathLike, *, limits: qdpx.ReadLimits = qdpx.DEFAULT_LIMI
         raise ProjectFileError(f"{where}: cannot be read ({error.strerror or error}).", where) from None
     if qdpx.is_archive(head):
         archive = qdpx.open_archive(file, limits)
-        resolve = qdpx.member_reader(archive)
-        project = qde.read_document(archive.qde_bytes, path=where, resolve=resolve, kind="qdpx")
+        with qdpx.member_reader(archive) as resolve:
+            project = qde.read_document(archive.qde_bytes, path=where, resolve=resolve, kind="qdpx")
         if project.read_info is not None and project.read_info.kind != "qdpx":
             raise ProjectFileError(f"{where}: the archive holds a codebook, not a project.", where)
-        project = qdpx.attach_files(project, archive, resolve.used)  # type: ignore[attr-defined]
+        project = qdpx.attach_files(project, archive, resolve.used)
         info = project.read_info
         assert info is not None
         info.kind = "qdpx"

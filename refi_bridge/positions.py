@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+
+from refi_bridge.model import AudioSource, PDFSource, PictureSource, TextSource, Transcript, VideoSource
 
 CODEPOINT = "codepoint"
 UTF16 = "utf16"
@@ -183,3 +185,65 @@ def decide_unit(origin: str | None,
     warning = (f"cannot tell the text position unit ({detail}); assumed {UNIT_LABELS[fallback]}. "
                "Check a few coded passages with `refi-bridge export` before relying on them")
     return UnitDecision(fallback, f"undecided, assumed: {detail}", warning)
+
+
+def text_owners(sources: Iterable, notes: Iterable = ()) -> Iterator:
+    """Every object whose text PlainTextSelections index: text sources, PDF representations (also those of
+    PDF selections), pictures' text descriptions, and notes."""
+    for source in sources:
+        if isinstance(source, TextSource):
+            yield source
+        elif isinstance(source, PDFSource):
+            if source.representation is not None:
+                yield source.representation
+            for selection in source.selections:
+                if selection.representation is not None:
+                    yield selection.representation
+        elif isinstance(source, PictureSource) and source.text_description is not None:
+            yield source.text_description
+    yield from notes
+
+
+def positions_to_codepoints(source, unit: str):
+    """The same source with every text position counted in ``unit`` converted to code points.
+
+    Objects whose text reads the same in both units are returned as they are, so a file without emoji or
+    CR LF costs nothing to convert.
+    """
+    if unit == CODEPOINT:
+        return source
+    if isinstance(source, TextSource):
+        return _convert_owner(source, unit)
+    if isinstance(source, PDFSource):
+        selections = tuple(replace(s, representation=_convert_owner(s.representation, unit))
+                           if s.representation is not None else s for s in source.selections)
+        representation = (_convert_owner(source.representation, unit)
+                          if source.representation is not None else None)
+        return replace(source, selections=selections, representation=representation)
+    if isinstance(source, PictureSource) and source.text_description is not None:
+        return replace(source, text_description=_convert_owner(source.text_description, unit))
+    if isinstance(source, (AudioSource, VideoSource)) and source.transcripts:
+        return replace(source, transcripts=tuple(_convert_transcript(t, unit) for t in source.transcripts))
+    return source
+
+
+def _convert_owner(owner, unit: str):
+    if owner.text is None or not owner.selections:
+        return owner
+    offsets = OffsetMap(owner.text)
+    if not offsets.diverges(unit):
+        return owner
+    to = offsets.to_codepoint
+    return replace(owner, selections=tuple(
+        replace(s, start=to(s.start, unit), end=to(s.end, unit, round_up=True)) for s in owner.selections))
+
+
+def _convert_transcript(transcript: Transcript, unit: str) -> Transcript:
+    if transcript.text is None or not transcript.sync_points:
+        return transcript
+    offsets = OffsetMap(transcript.text)
+    if not offsets.diverges(unit):
+        return transcript
+    return replace(transcript, sync_points=tuple(
+        replace(p, position=offsets.to_codepoint(p.position, unit)) if p.position is not None else p
+        for p in transcript.sync_points))

@@ -9,6 +9,8 @@ Files are not this module's business: the container hands it bytes and a way to 
 
 from __future__ import annotations
 
+import gc
+import io
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -49,7 +51,14 @@ from refi_bridge.model import (
     VideoSelection,
     VideoSource,
 )
-from refi_bridge.positions import CODEPOINT, UNIT_LABELS, OffsetMap, decide_unit
+from refi_bridge.positions import (
+    CODEPOINT,
+    UNIT_LABELS,
+    OffsetMap,
+    decide_unit,
+    positions_to_codepoints,
+    text_owners,
+)
 
 NS_PROJECT = "urn:QDA-XML:project:1.0"
 NS_CODEBOOK = "urn:QDA-XML:codebook:1.0"
@@ -133,26 +142,46 @@ _PI_PAIR = re.compile(r'([\w-]+)="([^"]*)"')
 # Reading
 # =========================================================================================================
 
-def parse_xml(data: bytes, path: str) -> etree._Element:
-    """Parse REFI-QDA XML safely and return its root; refuse DTDs and entities, name the file on failure."""
+def refuse_doctype(data: bytes, path: str) -> bytes:
+    """Return the document without a leading BOM; refuse it if its prolog declares a DOCTYPE.
+
+    REFI-QDA documents never have one, and a DTD is how entity-expansion and external-entity attacks are
+    made; refusing it before parsing means no parser setting has to be trusted to defuse them.
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]  # a BOM before <?xml (old QualCoder); lxml handles it, but naive tools do not
+    position = 0
+    length = len(data)
+    while position < length:
+        while position < length and data[position] in b" \t\r\n":
+            position += 1
+        if data.startswith(b"<?", position):
+            end = data.find(b"?>", position)
+            position = length if end < 0 else end + 2
+        elif data.startswith(b"<!--", position):
+            end = data.find(b"-->", position)
+            position = length if end < 0 else end + 3
+        elif data.startswith(b"<!", position):
+            raise UnsafeFileError(f"{path}: refused: the XML has a DOCTYPE declaration. REFI-QDA files never "
+                                  "do, and DTDs are how entity and external-file attacks are made.", path)
+        else:
+            break
+    return data
+
+
+def _syntax_error(error: etree.XMLSyntaxError, path: str) -> ProjectFileError:
+    line = getattr(error, "lineno", None)
+    return ProjectFileError(f"{path}: line {line}: not well-formed XML: {error.msg}. The file is damaged or "
+                            "not a REFI-QDA document; export it again from the QDA tool.", path)
+
+
+def parse_xml(data: bytes, path: str) -> etree._Element:
+    """Parse REFI-QDA XML safely into a tree and return its root (validation needs the whole tree)."""
+    data = refuse_doctype(data, path)
     try:
-        root = etree.fromstring(data, PARSER)
+        return etree.fromstring(data, PARSER)
     except etree.XMLSyntaxError as error:
-        message = str(error)
-        if "entit" in message.lower() or "doctype" in message.lower():
-            raise UnsafeFileError(f"{path}: refused: the XML declares entities ({message}). REFI-QDA files "
-                                  "never do; this file may be an entity-expansion attack.", path) from None
-        line = getattr(error, "lineno", None)
-        raise ProjectFileError(f"{path}: line {line}: not well-formed XML: {error.msg}. The file is "
-                               "damaged or not a REFI-QDA document; export it again from the QDA tool.",
-                               path) from None
-    tree = root.getroottree()
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise UnsafeFileError(f"{path}: refused: the XML has a DOCTYPE declaration. REFI-QDA files never do, "
-                              "and DTDs are how entity and external-file attacks are made.", path)
-    return root
+        raise _syntax_error(error, path) from None
 
 
 def document_kind(root: etree._Element, path: str) -> tuple[str, str]:
@@ -172,40 +201,76 @@ def document_kind(root: etree._Element, path: str) -> tuple[str, str]:
     return kind, namespace
 
 
+_STREAMED = ("{*}TextSource", "{*}PictureSource", "{*}PDFSource", "{*}AudioSource", "{*}VideoSource", "{*}Note")
+
+
 def read_document(data: bytes, *, path: str, resolve: TextResolver | None = None,
                   kind: str | None = None) -> Project:
     """Parse a ``.qde``/``.qdc`` document (bytes) into a Project.
 
     ``resolve(name)`` returns the bytes of a file of the archive's sources folder, or None; without it
     (a bare ``.qde``) texts kept in files stay unknown. ``kind`` goes into ``read_info``.
+
+    Sources and notes, the bulk of any project, are built as the parser reaches their end and then dropped
+    from the tree, so the whole tree never sits in memory next to the model.
     """
-    root = parse_xml(data, path)
-    return read_root(root, path=path, resolve=resolve, container=kind)
+    data = refuse_doctype(data, path)
+    collecting = gc.isenabled()
+    gc.disable()  # hundreds of thousands of acyclic objects: the cyclic collector would only slow us down
+    try:
+        events = etree.iterparse(io.BytesIO(data), events=("end",), tag=_STREAMED, resolve_entities=False,
+                                 no_network=True, load_dtd=False, huge_tree=True, remove_comments=True)
+        reader: _Reader | None = None
+        streamed: dict[str, list] = {"sources": [], "notes": []}
+        done: list = []
+        try:
+            for _, el in events:
+                if reader is None:
+                    root = el.getroottree().getroot()
+                    reader = _reader_for(root, path, resolve, kind)
+                parent = el.getparent()
+                tag = el.tag
+                if parent is None or parent.getparent() is not root:
+                    continue
+                if parent.tag == reader.t.Sources and tag in reader.t.source_tags:
+                    streamed["sources"].append(reader.source(el))
+                elif parent.tag == reader.t.Notes and tag == reader.t.Note:
+                    streamed["notes"].append(reader.text_source(el, Note))
+                else:
+                    continue
+                for finished in done:
+                    finished.getparent().remove(finished)
+                el.clear(keep_tail=True)
+                done = [el]
+            root = events.root
+        except etree.XMLSyntaxError as error:
+            raise _syntax_error(error, path) from None
+        for finished in done:
+            finished.getparent().remove(finished)
+        if reader is None:
+            reader = _reader_for(root, path, resolve, kind)
+        return reader.finish(root, streamed if (streamed["sources"] or streamed["notes"]) else None)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def read_root(root: etree._Element, *, path: str, resolve: TextResolver | None = None,
               container: str | None = None) -> Project:
-    """Build a Project from a parsed root element (see :func:`read_document`)."""
+    """Build a Project from a whole parsed tree (validation has one; reading streams instead)."""
+    return _reader_for(root, path, resolve, container).finish(root, None)
+
+
+def _reader_for(root: etree._Element, path: str, resolve: TextResolver | None, container: str | None) -> _Reader:
     doc_kind, namespace = document_kind(root, path)
     if container == "qdpx" and doc_kind != "qde":
         raise ProjectFileError(f"{path}: the archive holds a codebook, not a project; a .qdpx must hold a "
                                "<Project> document.", path)
     reader = _Reader(namespace, path, resolve)
-    pi = _own_instruction(root)
-    info = ReadInfo(path=path, kind=container or doc_kind, namespace=namespace or None)
-    if doc_kind == "qdc":
-        project = reader.codebook(root, pi)
-        info.position_unit = None
-    else:
-        project = reader.project(root, pi)
-        info.position_unit = reader.unit
-        info.position_evidence = reader.unit_evidence
-    info.origin = root.get("origin")
-    info.dialect = pi.get("dialect") if pi else None
-    info.warnings = reader.warnings
-    info.fixes = reader.fixes
-    object.__setattr__(project, "read_info", info)
-    return project
+    reader.doc_kind = doc_kind
+    reader.container = container
+    reader.pi = _own_instruction(root)
+    return reader
 
 
 def _own_instruction(root: etree._Element) -> dict[str, str] | None:
@@ -233,6 +298,9 @@ class _Reader:
         self.unconverted = False
         self.fixes: list[str] = []
         self.t = _Tags(namespace)
+        self.doc_kind = "qde"
+        self.container: str | None = None
+        self.pi: dict | None = None
 
     # -- helpers ------------------------------------------------------------------------------------------
 
@@ -355,23 +423,29 @@ class _Reader:
         self._texts[path] = result
         return result
 
+    # -- the whole document ---------------------------------------------------------------------------------
+
+    def finish(self, root: etree._Element, streamed: dict | None) -> Project:
+        """Build the project (around sources already streamed, if any) and describe how it was read."""
+        pi = self.pi
+        info = ReadInfo(path=self.path, kind=self.container or self.doc_kind, namespace=self.ns or None)
+        if self.doc_kind == "qdc":
+            project = self.codebook(root, pi)
+        else:
+            project = self.project(root, pi, streamed)
+            info.position_unit = self.unit
+            info.position_evidence = self.unit_evidence
+        info.origin = root.get("origin")
+        info.dialect = pi.get("dialect") if pi else None
+        info.warnings = self.warnings
+        info.fixes = self.fixes
+        object.__setattr__(project, "read_info", info)
+        return project
+
     # -- position unit ------------------------------------------------------------------------------------
 
-    def decide(self, root: etree._Element, origin: str | None, pi: dict | None) -> None:
-        """Decide the unit of the file's text positions before building anything."""
-        t = self.t
-        spans: dict[etree._Element, list[tuple[int, int]]] = {}
-        for sel in root.iter(t.PlainTextSelection):
-            try:
-                pair = (int(sel.get("startPosition")), int(sel.get("endPosition")))
-            except (TypeError, ValueError):
-                continue  # reported when the selection is read
-            spans.setdefault(sel.getparent(), []).append(pair)
-        evidence = []
-        for owner, pairs in spans.items():
-            text = self.text_of(owner)[0]
-            if text is not None:
-                evidence.append((text, pairs))
+    def decide(self, origin: str | None, pi: dict | None, sources: tuple, notes: tuple) -> None:
+        """Decide the unit of the file's text positions from what was built with the positions as written."""
         if pi and pi.get("position-unit") in UNIT_LABELS:
             # -- our own file states the unit it was written in; that is evidence no heuristic can beat --
             stated = pi["position-unit"]
@@ -379,16 +453,19 @@ class _Reader:
             self.unit_evidence = (f"written by refi_bridge {pi.get('version', '?')} in the "
                                   f"{pi.get('dialect', '?')} dialect, which states {UNIT_LABELS[stated]}")
             return
+        owners = [owner for owner in text_owners(sources, notes) if owner.selections]
+        evidence = [(owner.text, [(s.start, s.end) for s in owner.selections])
+                    for owner in owners if owner.text is not None]
         decision = decide_unit(origin, evidence)
         self.unit = decision.unit
         self.unit_evidence = decision.evidence
         if decision.warning:
             self.warn(f"{self.path}: {decision.warning}")
-        self.unconverted = self.unit != CODEPOINT and bool(spans) and not evidence
+        self.unconverted = self.unit != CODEPOINT and bool(owners) and not evidence
 
     # -- project ------------------------------------------------------------------------------------------
 
-    def project(self, root: etree._Element, pi: dict | None) -> Project:
+    def project(self, root: etree._Element, pi: dict | None, streamed: dict | None = None) -> Project:
         t = self.t
         values, foreign = self.attributes(root, "Project")
         origin = values.get("origin")
@@ -396,7 +473,6 @@ class _Reader:
             values["origin"] = pi["source-origin"] or None
         elif pi:
             values.pop("origin", None)
-        self.decide(root, origin, pi)
         parts: dict = {}
         extra: list[str] = []
         note_refs: list[str] = []
@@ -415,10 +491,19 @@ class _Reader:
             elif tag == t.Cases:
                 parts["cases"] = tuple(self.case(el) for el in self.items(child, t.Case))
             elif tag == t.Sources:
-                parts["sources"] = tuple(self.source(el) for el in child if isinstance(el.tag, str)
-                                         and self.is_source(el, extra))
+                if streamed is None:
+                    parts["sources"] = tuple(self.source(el) for el in child if isinstance(el.tag, str)
+                                             and self.is_source(el))
+                else:
+                    for el in child:  # what is left after streaming: elements that are not sources
+                        if isinstance(el.tag, str):
+                            self.is_source(el)
             elif tag == t.Notes:
-                parts["notes"] = tuple(self.text_source(el, Note) for el in self.items(child, t.Note))
+                if streamed is None:
+                    parts["notes"] = tuple(self.text_source(el, Note) for el in self.items(child, t.Note))
+                else:
+                    for _ in self.items(child, t.Note):
+                        pass
             elif tag == t.Links:
                 parts["links"] = tuple(self.link(el) for el in self.items(child, t.Link))
             elif tag == t.Sets:
@@ -431,6 +516,14 @@ class _Reader:
                 note_refs.append(self.ref(child))
             else:
                 self.foreign_child(child, extra)
+        if streamed is not None:
+            parts["sources"] = tuple(streamed["sources"])
+            parts["notes"] = tuple(streamed["notes"])
+        sources, notes = parts.get("sources", ()), parts.get("notes", ())
+        self.decide(origin, pi, sources, notes)
+        if self.unit != CODEPOINT:
+            parts["sources"] = tuple(positions_to_codepoints(source, self.unit) for source in sources)
+            parts["notes"] = tuple(positions_to_codepoints(note, self.unit) for note in notes)
         if self.unresolved or self.unconverted:
             kept = (f"; their selections keep the positions as written ({UNIT_LABELS[self.unit]})"
                     if self.unconverted else "")
@@ -466,7 +559,7 @@ class _Reader:
             elif isinstance(el.tag, str):
                 self.dropped(el, f"<{etree.QName(el).localname}> inside <{etree.QName(container).localname}>")
 
-    def is_source(self, el: etree._Element, extra: list[str]) -> bool:
+    def is_source(self, el: etree._Element) -> bool:
         if el.tag in self.t.source_tags:
             return True
         self.dropped(el, f"<{etree.QName(el).localname}> inside <Sources>")
@@ -588,14 +681,14 @@ class _Reader:
                     foreign=self.merge_foreign(foreign, extra))
 
     def coding(self, el: etree._Element) -> Coding:
-        t = self.t
+        # -- the hot path of every reader: written out by hand, the generic route only for the unusual --
         attrib = el.attrib
-        guid = attrib.get("guid")
-        if guid is None:
-            self.missing(el, "guid")
+        get = attrib.get
+        guid = get("guid")
+        t = self.t
         code = None
-        note_refs: list[str] = []
-        extra: list[str] = []
+        note_refs: tuple[str, ...] = ()
+        extra: list[str] | None = None
         for child in el:
             tag = child.tag
             if tag == t.CodeRef:
@@ -603,17 +696,21 @@ class _Reader:
                 if code is None:
                     self.missing(child, "targetGUID")
             elif tag == t.NoteRef:
-                note_refs.append(self.ref(child))
+                note_refs += (self.ref(child),)
             else:
+                extra = extra if extra is not None else []
                 self.foreign_child(child, extra)
+        if guid is None:
+            self.missing(el, "guid")
         if code is None:
             self.missing(el, "CodeRef")
         foreign = None
-        if len(attrib) > 3 or any(k not in _KNOWN["Coding"] for k in attrib):
+        if not _KNOWN["Coding"].issuperset(attrib.keys()):
             foreign = self.attributes(el, "Coding")[1]
-        return Coding(guid=guid, code_guid=code, creating_user=attrib.get("creatingUser"),  # type: ignore[arg-type]
-                      creation_date_time=attrib.get("creationDateTime"), note_refs=tuple(note_refs),
-                      foreign=self.merge_foreign(foreign, extra))
+        if extra:
+            foreign = self.merge_foreign(foreign, extra)
+        return Coding(guid=guid, code_guid=code, creating_user=get("creatingUser"),  # type: ignore[arg-type]
+                      creation_date_time=get("creationDateTime"), note_refs=note_refs, foreign=foreign)
 
     def selection_parts(self, el: etree._Element, extra: list[str], representation: bool = False) -> dict:
         """Description, Codings and NoteRefs of any selection (and a PDFSelection's Representation)."""
@@ -639,11 +736,42 @@ class _Reader:
             parts["note_refs"] = tuple(note_refs)
         return parts
 
-    def plain_text_selection(self, el: etree._Element, offsets: OffsetMap | None) -> PlainTextSelection:
+    def plain_text_selection(self, el: etree._Element) -> PlainTextSelection:
+        """A selection with its positions as written; :meth:`project` converts them once the unit is known."""
+        attrib = el.attrib
+        get = attrib.get
+        guid, start, end = get("guid"), get("startPosition"), get("endPosition")
+        if guid is None or start is None or end is None or not _KNOWN["PlainTextSelection"].issuperset(attrib.keys()):
+            return self.plain_text_selection_in_full(el)
+        try:
+            start, end = int(start), int(end)
+        except ValueError:
+            return self.plain_text_selection_in_full(el)
+        t = self.t
+        description = None
+        codings: list[Coding] = []
+        note_refs: tuple[str, ...] = ()
+        extra: list[str] | None = None
+        for child in el:
+            tag = child.tag
+            if tag == t.Coding:
+                codings.append(self.coding(child))
+            elif tag == t.Description:
+                description = child.text or ""
+            elif tag == t.NoteRef:
+                note_refs += (self.ref(child),)
+            else:
+                extra = extra if extra is not None else []
+                self.foreign_child(child, extra)
+        return PlainTextSelection(
+            guid=guid, name=get("name"), start=start, end=end, description=description, codings=tuple(codings),
+            note_refs=note_refs, creating_user=get("creatingUser"), creation_date_time=get("creationDateTime"),
+            modifying_user=get("modifyingUser"), modified_date_time=get("modifiedDateTime"),
+            foreign=self.merge_foreign(None, extra) if extra else None)
+
+    def plain_text_selection_in_full(self, el: etree._Element) -> PlainTextSelection:
+        """The general route: foreign attributes, missing or malformed positions (reported with the line)."""
         values, foreign = self.attributes(el, "PlainTextSelection")
-        if offsets is not None:
-            values["start"] = offsets.to_codepoint(values["start"], self.unit)
-            values["end"] = offsets.to_codepoint(values["end"], self.unit, round_up=True)
         extra: list[str] = []
         parts = self.selection_parts(el, extra)
         return PlainTextSelection(**values, **parts, foreign=self.merge_foreign(foreign, extra))
@@ -654,10 +782,6 @@ class _Reader:
         values, foreign = self.attributes(el, "TextSource")
         text, bom, path = self.text_of(el)
         values["plain_text_path"] = path
-        offsets = None
-        if text is not None and self.unit != CODEPOINT:
-            candidate = OffsetMap(text)
-            offsets = candidate if candidate.diverges(self.unit) else None
         parts: dict = {}
         selections: list[PlainTextSelection] = []
         codings: list[Coding] = []
@@ -667,7 +791,7 @@ class _Reader:
         for child in el:
             tag = child.tag
             if tag == t.PlainTextSelection:
-                selections.append(self.plain_text_selection(child, offsets))
+                selections.append(self.plain_text_selection(child))
             elif tag == t.Coding:
                 codings.append(self.coding(child))
             elif tag == t.NoteRef:
@@ -741,7 +865,6 @@ class _Reader:
         values, foreign = self.attributes(el, "Transcript")
         text, bom, path = self.text_of(el)
         values["plain_text_path"] = path
-        offsets = OffsetMap(text) if text is not None and self.unit != CODEPOINT else None
         parts: dict = {}
         sync_points: list[SyncPoint] = []
         selections: list[TranscriptSelection] = []
@@ -751,8 +874,6 @@ class _Reader:
             tag = child.tag
             if tag == t.SyncPoint:
                 point_values, point_foreign = self.attributes(child, "SyncPoint")
-                if offsets is not None and point_values.get("position") is not None:
-                    point_values["position"] = offsets.to_codepoint(point_values["position"], self.unit)
                 sync_points.append(SyncPoint(**point_values, foreign=point_foreign))
             elif tag == t.TranscriptSelection:
                 selections.append(self.area_selection(child, "TranscriptSelection", TranscriptSelection))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -273,7 +274,7 @@ class _Checker:
 
     def positions(self, root: etree._Element, where: str, archive: qdpx.Archive | None) -> None:
         resolve = qdpx.member_reader(archive) if archive is not None else None
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), (resolve or nullcontext()):
             warnings.simplefilter("ignore", RefiBridgeWarning)
             try:
                 project = qde.read_root(root, path=where, resolve=resolve)

@@ -1,0 +1,135 @@
+"""Benchmarks, run on demand: ``python benchmarks/run.py [--scale N] [--only read,merge,...]``.
+
+Every timing is reported as a ratio to a baseline measured in the same run on the same machine, so the
+numbers mean the same on a laptop and on CI:
+
+* read:  ``refi_bridge.read(qdpx)`` against plain ``lxml.etree.parse`` of the same ``project.qde``
+* write: ``refi_bridge.write(project, qdpx)`` against the same baseline
+* memory: peak resident memory added by ``read`` (in a fresh process) against the size of the XML
+
+The project is the demo study's ground truth at ``--scale`` (12 dyads and ~200 codings per unit), written
+once to ``benchmarks/data/``. Results are printed and appended to ``benchmarks/results.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+import warnings
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+sys.path.insert(0, str(HERE.parent))
+
+import refi_bridge  # noqa: E402
+from refi_bridge.errors import RefiBridgeWarning  # noqa: E402
+
+warnings.simplefilter("ignore", RefiBridgeWarning)
+
+
+def best_of(repeat: int, function) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def study_files(scale: int) -> dict[str, Path]:
+    """Write (once) the study at ``scale``: the truth and the three coders' files."""
+    from refi_bridge.demo import write_study
+    from refi_bridge.study import generate
+
+    folder = DATA / f"scale-{scale}"
+    marker = folder / "passages.csv"
+    if not marker.exists():
+        print(f"generating the study at scale {scale} in {folder} ...", flush=True)
+        write_study(generate(scale=scale), folder)
+    return {path.stem: path for path in folder.glob("*.qdpx")}
+
+
+PEAK = """
+def peak():
+    # VmHWM is the peak of this process's own address space; ru_maxrss would include the parent's peak,
+    # which a forked child inherits on Linux
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+"""
+
+
+def peak_memory(path: Path) -> int:
+    """Peak resident memory added by reading ``path``, measured in a fresh process (bytes)."""
+    code = PEAK + (
+        "import warnings, refi_bridge, refi_bridge.exchange\n"
+        "warnings.simplefilter('ignore')\n"
+        "before = peak()\n"
+        f"p = refi_bridge.read({str(path)!r})\n"
+        "print(peak() - before)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=HERE.parent)
+    return int(out.stdout.strip())
+
+
+def bench_io(files: dict[str, Path], repeat: int) -> dict:
+    from lxml import etree
+
+    path = files["truth"]
+    with zipfile.ZipFile(path) as zf:
+        xml = zf.read("project.qde")
+    xml_file = DATA / "baseline-project.qde"
+    xml_file.write_bytes(xml)
+    baseline = best_of(repeat, lambda: etree.parse(str(xml_file)))
+    read = best_of(repeat, lambda: refi_bridge.read(path))
+    project = refi_bridge.read(path)
+    out = DATA / "written.qdpx"
+    write = best_of(repeat, lambda: refi_bridge.write(project, out))
+    memory = peak_memory(path)
+    codings = sum(1 for _ in project.iter_codings())
+    return {
+        "xml_bytes": len(xml), "sources": len(project.sources), "codings": codings,
+        "lxml_parse_s": round(baseline, 3), "read_s": round(read, 3), "write_s": round(write, 3),
+        "read_ratio": round(read / baseline, 2), "write_ratio": round(write / baseline, 2),
+        "peak_read_memory_bytes": memory, "memory_ratio": round(memory / len(xml), 2),
+    }
+
+
+BENCHES = {"io": bench_io}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=int, default=500, help="study scale (500: ~100k codings per file)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", default=",".join(BENCHES), help="comma-separated: " + ", ".join(BENCHES))
+    args = parser.parse_args()
+    DATA.mkdir(exist_ok=True)
+    files = study_files(args.scale)
+    record = {"when": time.strftime("%Y-%m-%d %H:%M"), "python": platform.python_version(),
+              "machine": platform.machine(), "scale": args.scale,
+              "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
+    for name in args.only.split(","):
+        result = BENCHES[name](files, args.repeat)
+        record[name] = result
+        print(json.dumps({name: result}, indent=2), flush=True)
+    with open(HERE / "results.jsonl", "a", encoding="utf-8") as stream:
+        stream.write(json.dumps(record) + "\n")
+
+
+if __name__ == "__main__":
+    main()
