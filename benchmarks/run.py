@@ -109,7 +109,23 @@ def bench_io(files: dict[str, Path], repeat: int) -> dict:
     }
 
 
-BENCHES = {"io": bench_io}
+def bench_merge(files: dict[str, Path], repeat: int) -> dict:
+    """Merging the three coders' files onto the master, against reading them."""
+    from refi_bridge.merging import MergeInput, merge_projects
+
+    paths = [files[name] for name in ("ingrid-nvivo", "tomas-atlasti", "amara-refi")]
+    reading = best_of(repeat, lambda: [refi_bridge.read(p) for p in paths])
+    master = refi_bridge.read(files["master"])
+    projects = [refi_bridge.read(p) for p in paths]
+    inputs = [MergeInput(p, path.name) for p, path in zip(projects, paths)]
+    merging = best_of(repeat, lambda: merge_projects(inputs, base=master))
+    result = merge_projects(inputs, base=master)
+    return {"codings_merged": sum(f.codings_added for f in result.report.files),
+            "read_three_s": round(reading, 3), "merge_s": round(merging, 3),
+            "merge_ratio": round(merging / reading, 2)}
+
+
+BENCHES = {"io": bench_io, "merge": bench_merge}
 
 
 def main() -> None:

@@ -53,7 +53,8 @@ from refi_bridge.model import (  # noqa: E402
 )
 
 # -- read/write pull in lxml; import them on first use so that `import refi_bridge.model` stays light --
-_LAZY = {"read": "refi_bridge.exchange", "write": "refi_bridge.exchange"}
+_LAZY = {"read": "refi_bridge.exchange", "write": "refi_bridge.exchange", "merge": "refi_bridge.teamwork",
+         "split": "refi_bridge.teamwork"}
 
 
 def __getattr__(name: str):
@@ -68,7 +69,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "__version__", "read", "write",
+    "__version__", "read", "write", "merge", "split",
     "Project", "User", "Code", "Set", "Variable", "VariableValue", "Case", "Coding", "Note", "Link",
     "Graph", "Vertex", "Edge", "TextSource", "PictureSource", "PDFSource", "AudioSource", "VideoSource",
     "Transcript", "SyncPoint", "PlainTextSelection", "PictureSelection", "PDFSelection", "AudioSelection",

@@ -195,3 +195,80 @@ def demo(output: Path, seed: int, study_only: bool) -> None:
 
     result = run_demo(output, seed=seed, progress=click.echo)
     click.echo(f"done: the study and its results are in {result.folder.resolve()}")
+
+
+@cli.command()
+@click.argument("master", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--coders", required=True, help="Comma-separated names of the coders.")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the coders' files, the manifest and a reference copy of the master.")
+@click.option("--sources", "pattern", help="Give every coder only the sources whose names match this glob.")
+@click.option("--assign", type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV with columns coder,source (name or GUID) for uneven assignments.")
+@click.option("--dialect", default="refi", show_default=True,
+              help="The tool the coders import into: refi, nvivo or qualcoder.")
+@click.option("--keep-codings", is_flag=True, help="Hand out the master's codings too (default: blind coding).")
+def split(master: Path, coders: str, output: Path, pattern: str | None, assign: Path | None, dialect: str,
+          keep_codings: bool) -> None:
+    """Hand a master project to N coders: one .qdpx each, plus a manifest for the merge.
+
+    Each coder's file holds the codebook, their sources, the cases and variables, and the coder as a user;
+    no codings unless --keep-codings. manifest.json records the master's GUIDs, a hash of every text and
+    who got what, so that `refi-bridge merge --manifest` matches exactly what was handed out.
+
+    \b
+    Example:
+        refi-bridge split master.qdpx --coders "Ingrid,Tomás,Amara" -o handout/
+        refi-bridge split master.qdpx --coders "Ingrid,Tomás" --sources "D0*-client-*" -o handout/
+    """
+    from refi_bridge.teamwork import split as run
+
+    if pattern and assign:
+        raise click.UsageError("give --sources or --assign, not both")
+    names = [name.strip() for name in coders.split(",") if name.strip()]
+    result = run(master, names, output, sources=pattern, assign=assign, dialect=dialect,
+                 keep_codings=keep_codings, progress=click.echo)
+    click.echo(f"handed out {len(result.files)} files in {output}; merge them back with "
+               f"--manifest {result.manifest}")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The merged project (.qdpx).")
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path),
+              help="manifest.json from `refi-bridge split`: the master and who got which file.")
+@click.option("--code-map", type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV with columns from,to mapping renamed codes (path 'Theme > sub' or name) to the master's.")
+@click.option("--coder", "coder_pairs", multiple=True, metavar="FILE=NAME",
+              help="Credit every coding of FILE to NAME (repeatable).")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the merge report (.xlsx).")
+@click.option("--json", "as_json", is_flag=True, help="Print the merge report as JSON (progress goes to stderr).")
+@click.option("--dialect", default="refi", show_default=True, help="Dialect of the merged file.")
+def merge(files: tuple[Path, ...], output: Path, manifest: Path | None, code_map: Path | None,
+          coder_pairs: tuple[str, ...], report: Path | None, as_json: bool, dialect: str) -> None:
+    """Merge what coders send back, from any tool, into one project that loses nothing.
+
+    Sources are matched by GUID, else by a hash of their normalised text, else by name, and every coding is
+    re-anchored onto the master text; codes by GUID, path of names or unique name. Each coding keeps its
+    coder; exact duplicates appear once. The report says what matched, how, and what could not be placed.
+
+    \b
+    Example:
+        refi-bridge merge returned/*.qdpx --manifest handout/manifest.json -o merged.qdpx --report merge-report.xlsx
+        refi-bridge merge a.qdpx b-nvivo.qdpx --coder b-nvivo.qdpx=Bo -o merged.qdpx --json > report.json
+    """
+    from refi_bridge.teamwork import coder_option, merge_files
+
+    outcome = merge_files(files, output, manifest=manifest, code_map=code_map,
+                          coders=coder_option(coder_pairs), report=report, dialect=dialect,
+                          progress=lambda message: click.echo(message, err=as_json))
+    summary = outcome.result.report
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+        return
+    added = sum(f.codings_added for f in summary.files)
+    inexact = sum(f.codings_inexact for f in summary.files)
+    click.echo(f"{output}: {added} codings from {len(summary.files)} files; {len(summary.new_codes)} new codes, "
+               f"{len(summary.conflicts)} conflicts, {inexact} codings not placed exactly"
+               + (f"; report in {report}" if report else ""))

@@ -1,7 +1,8 @@
 """``refi-bridge demo``: write the bundled dyad study and run the whole pipeline on it.
 
 Each step reports through a ``progress`` callback, so the command can show it as it goes. As features
-land, the pipeline grows: today it inspects and validates every file of the study.
+land, the pipeline grows: inspect and validate every file, split the master for the coders, merge what they
+returned.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from refi_bridge.errors import RefiBridgeWarning
 from refi_bridge.exchange import atomic_output, read, write
 from refi_bridge.study import Study, generate
 from refi_bridge.summary import summarize
+from refi_bridge.teamwork import merge_files, split
 from refi_bridge.validation import validate
 
 Progress = Callable[[str], None]
@@ -69,14 +71,18 @@ def _write(project, path: Path, dialect: str, style, progress: Progress) -> Path
     return path
 
 
+STEPS = 4
+
+
 def run_demo(folder: str | os.PathLike = "refi-bridge-demo", *, seed: int = 2022,
              progress: Progress = lambda _: None) -> DemoResult:
     """Generate the study into ``folder`` and run every step of the pipeline on it."""
     result = DemoResult(Path(folder))
-    progress(f"1/2 generating the dyad study (12 dyads, 47 interviews, 3 coders) in {folder}")
+    indent = lambda message: progress("    " + message)  # noqa: E731
+    progress(f"1/{STEPS} generating the dyad study (12 dyads, 47 interviews, 3 coders) in {folder}")
     study = generate(seed=seed)
-    result.files = write_study(study, folder, lambda message: progress("    " + message))
-    progress("2/2 inspecting and validating every file")
+    result.files = write_study(study, folder, indent)
+    progress(f"2/{STEPS} inspecting and validating every file")
     for key, path in result.files.items():
         if path.suffix != ".qdpx":
             continue
@@ -90,4 +96,18 @@ def run_demo(folder: str | os.PathLike = "refi-bridge-demo", *, seed: int = 2022
         progress(f"    {path.name}: {summary['origin']}, positions in {summary['position_unit_label']}; "
                  f"{summary['sources']} sources, {summary['cases']} cases, {summary['codings']} codings "
                  f"({coders}); {verdict}")
+    folder = Path(folder)
+    progress(f"3/{STEPS} handing the master to the coders (split) in {folder / 'handout'}")
+    coders = [f.coder for f in study.coder_files]
+    handout = split(result.files["master"], coders, folder / "handout", progress=indent)
+    result.files["manifest"] = handout.manifest
+    progress(f"4/{STEPS} merging the three returned files onto the master")
+    outcome = merge_files([result.files[c] for c in coders], folder / "merged.qdpx", manifest=handout.manifest,
+                          report=folder / "merge-report.xlsx", progress=indent)
+    result.files["merged"] = outcome.output
+    result.files["merge-report"] = outcome.report
+    for row in outcome.result.report.files:
+        progress(f"    {row.file}: {row.codings_added} codings of {row.coder or 'unknown coder'}, sources matched "
+                 f"by text hash {row.sources_by_hash}, by GUID {row.sources_by_guid}, by name {row.sources_by_name}; "
+                 f"{row.codings_reanchored} re-anchored ({row.codings_inexact} not exactly)")
     return result

@@ -65,6 +65,8 @@ def clean(value: object) -> object:
         if len(value) > _MAX_CELL:
             value = value[: _MAX_CELL - 1] + "\u2026"
         return value
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
     if isinstance(value, (list, tuple, set)):
         return ", ".join(str(v) for v in value)
     if hasattr(value, "item"):

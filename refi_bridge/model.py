@@ -527,12 +527,12 @@ class Project:
         Selections inside Notes are not included: notes are memos, not data.
         """
         for source in self.sources:
-            yield from _selections_of(source)
+            yield from selections_of(source)
 
     def iter_codings(self) -> Iterator[CodingRecord]:
         """Every coding of the data: those on selections, then those on whole sources, source by source."""
         for source in self.sources:
-            for _, selection, owner in _selections_of(source):
+            for _, selection, owner in selections_of(source):
                 for coding in selection.codings:
                     yield CodingRecord(source, selection, coding, owner)
             for coding in source.codings:
@@ -561,7 +561,8 @@ class Project:
         return codings(self)
 
 
-def _selections_of(source: Source) -> Iterator[tuple[Source, Selection, Any]]:
+def selections_of(source: Source) -> Iterator[tuple[Source, Selection, Any]]:
+    """Every selection of one source as ``(source, selection, owner)`` (see :meth:`Project.iter_selections`)."""
     for selection in source.selections:  # type: ignore[attr-defined]
         yield source, selection, source
     if isinstance(source, PDFSource) and source.representation is not None:
@@ -574,6 +575,32 @@ def _selections_of(source: Source) -> Iterator[tuple[Source, Selection, Any]]:
         for transcript in source.transcripts:
             for selection in transcript.selections:
                 yield source, selection, transcript
+
+
+def without_codings(source: Source) -> Source:
+    """The same source with no selections and no codings (in its representation and transcripts too)."""
+    from dataclasses import replace
+
+    changes: dict = {"codings": ()}
+    if hasattr(source, "selections"):
+        changes["selections"] = ()
+    if isinstance(source, PDFSource) and source.representation is not None:
+        changes["representation"] = replace(source.representation, selections=())
+    if isinstance(source, PictureSource) and source.text_description is not None:
+        changes["text_description"] = replace(source.text_description, selections=())
+    if isinstance(source, (AudioSource, VideoSource)):
+        changes["transcripts"] = tuple(replace(t, selections=()) for t in source.transcripts)
+    return replace(source, **changes)
+
+
+def internal_files(obj: Any) -> list[str]:
+    """Names (inside the archive's sources folder) of the files an object's ``internal://`` paths name."""
+    names = []
+    for attribute in ("plain_text_path", "rich_text_path", "path"):
+        value = getattr(obj, attribute, None)
+        if value and value.lower().startswith("internal://"):
+            names.append(value[len("internal://"):].lstrip("/"))
+    return names
 
 
 def coder_of(record: CodingRecord) -> str | None:

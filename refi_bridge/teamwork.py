@@ -1,0 +1,280 @@
+"""The team workflow on files: ``split`` a master for N coders, ``merge`` what they send back.
+
+This module reads and writes; the matching itself is :mod:`refi_bridge.merging` and
+:mod:`refi_bridge.splitting`, which work on projects only.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from refi_bridge.errors import MergeError, ProjectFileError, RefiBridgeWarning
+from refi_bridge.excel import Sheet, write_workbook
+from refi_bridge.exchange import atomic_output, read, write
+from refi_bridge.merging import Manifest, MergeInput, MergeReport, MergeResult, merge_projects
+from refi_bridge.model import Project
+from refi_bridge.splitting import assignment_for, hand_out, make_manifest, slug
+
+Progress = Callable[[str], None]
+MANIFEST = "manifest.json"
+
+
+def _quiet(progress: Progress | None) -> Progress:
+    return progress or (lambda _: None)
+
+
+# -------------------------------------------------------------------------------------------------------
+# split
+# -------------------------------------------------------------------------------------------------------
+
+@dataclass
+class SplitResult:
+    """The files ``split`` wrote."""
+
+    folder: Path
+    files: dict[str, Path] = field(default_factory=dict)  # coder -> their project
+    manifest: Path | None = None
+    master_copy: Path | None = None
+
+
+def split(master: str | os.PathLike, coders: Sequence[str], folder: str | os.PathLike, *,
+          sources: str | None = None, assign: str | os.PathLike | None = None, dialect: str = "refi",
+          keep_codings: bool = False, progress: Progress | None = None) -> SplitResult:
+    """Write one project per coder into ``folder``, with ``manifest.json`` and a reference copy of the master.
+
+    ``sources`` is a glob on source names (``"D0*-client-*"``); ``assign`` a CSV with columns ``coder`` and
+    ``source`` (a name or GUID) for uneven assignments. ``dialect`` is the tool the coders use.
+    """
+    say = _quiet(progress)
+    master_path = Path(master)
+    project = read(master_path)
+    table = _read_assignment(assign) if assign is not None else None
+    assignment = assignment_for(project, coders, pattern=sources, table=table)
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    result = SplitResult(out)
+    names = {}
+    for coder in coders:
+        target = out / f"{slug(coder)}.qdpx"
+        if target.exists() and target.resolve() == master_path.resolve():
+            raise ProjectFileError(f"{target}: refusing to overwrite the master; choose another folder.")
+        handed = hand_out(project, coder, assignment[coder], keep_codings)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RefiBridgeWarning)
+            write(handed, target, dialect=dialect, protect=[master_path])
+        result.files[coder] = target
+        names[coder] = target.name
+        say(f"wrote {target.name} for {coder}: {len(handed.sources)} sources"
+            + ("" if not keep_codings else f", {sum(1 for _ in handed.iter_codings())} codings kept"))
+    copy = out / "master.qdpx"
+    if master_path.resolve() != copy.resolve():
+        with atomic_output(copy) as temporary:
+            shutil.copyfile(master_path, temporary)
+    result.master_copy = copy
+    manifest = make_manifest(project, copy.name, assignment, names, dialect,
+                             created=time.strftime("%Y-%m-%dT%H:%M:%S"))
+    data = manifest.to_dict()
+    data["master_sha256"] = _sha256(copy)
+    result.manifest = out / MANIFEST
+    with atomic_output(result.manifest) as temporary:
+        temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    say(f"wrote {MANIFEST} and master.qdpx (the reference the merge will use)")
+    return result
+
+
+def _read_assignment(path: str | os.PathLike) -> list[tuple[str, str]]:
+    rows = _csv_rows(path, ("coder", "source"))
+    return [(row[0], row[1]) for row in rows]
+
+
+def _csv_rows(path: str | os.PathLike, header: tuple[str, str]) -> list[list[str]]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as stream:
+            rows = [row for row in csv.reader(stream) if any(cell.strip() for cell in row)]
+    except OSError as error:
+        raise ProjectFileError(f"{path}: cannot be read ({error.strerror or error}).", str(path)) from None
+    if rows and [cell.strip().lower() for cell in rows[0][:2]] == list(header):
+        rows = rows[1:]
+    for number, row in enumerate(rows, start=1):
+        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+            raise MergeError(f"{path}: row {number} needs two columns ({header[0]}, {header[1]}); it has "
+                             f"{row!r}.")
+    return [[row[0].strip(), row[1].strip()] for row in rows]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# -------------------------------------------------------------------------------------------------------
+# merge
+# -------------------------------------------------------------------------------------------------------
+
+def load_manifest(path: str | os.PathLike) -> tuple[Manifest, Path]:
+    """The manifest and the path of the master it names (relative to the manifest's folder)."""
+    where = Path(path)
+    try:
+        data = json.loads(where.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ProjectFileError(f"{where}: cannot be read ({error.strerror or error}).", str(where)) from None
+    except json.JSONDecodeError as error:
+        raise MergeError(f"{where}: not valid JSON (line {error.lineno}); give the manifest.json that "
+                         "`refi-bridge split` wrote.") from None
+    manifest = Manifest.from_dict(data, str(where))
+    master = (where.parent / manifest.master).resolve()
+    if not master.is_file():
+        raise MergeError(f"{where}: the master it names ({master}) is missing; put master.qdpx back next to "
+                         "the manifest.")
+    expected = data.get("master_sha256")
+    if expected and _sha256(master) != expected:
+        raise MergeError(f"{where}: {master.name} changed since the split; merge against the master that was "
+                         "handed out.")
+    return manifest, master
+
+
+def merge(projects_or_paths: Iterable[Project | str | os.PathLike], *, manifest: str | os.PathLike | None = None,
+          code_map: Mapping[str, str] | str | os.PathLike | None = None,
+          coders: Mapping[str, str] | None = None, progress: Progress | None = None) -> MergeResult:
+    """Merge coders' projects (or files) into one project, losing nothing; see :mod:`refi_bridge.merging`.
+
+    ``manifest`` (from ``split``) supplies the master and who each file was handed to; without it, the first
+    input's texts are the master. ``code_map`` maps renamed codes (``{"old path or name": "master path"}`` or
+    a CSV with columns ``from``, ``to``). ``coders`` credits every coding of a file to a coder
+    (``{"file name or path": "coder"}``), for tools that stamp codings with whoever exported the file.
+    """
+    say = _quiet(progress)
+    base = None
+    loaded_manifest = None
+    master_path = None
+    if manifest is not None:
+        loaded_manifest, master_path = load_manifest(manifest)
+        base = read(master_path)
+    if isinstance(code_map, (str, os.PathLike)):
+        code_map = dict(_csv_rows(code_map, ("from", "to")))
+    overrides = {str(k): v for k, v in (coders or {}).items()}
+    used_overrides: set[str] = set()
+    inputs: list[MergeInput] = []
+    for item in projects_or_paths:
+        if isinstance(item, Project):
+            project, label = item, (item.read_info.path if item.read_info and item.read_info.path else item.name)
+        else:
+            path = Path(item)
+            if master_path is not None and path.exists() and path.resolve() == master_path:
+                say(f"skipped {path.name}: it is the master itself")
+                continue
+            project, label = read(path), str(item)
+        label = str(label)
+        coder, override = None, False
+        for key, name in overrides.items():
+            if key == label or Path(key).name == Path(label).name:
+                coder, override = name, True
+                used_overrides.add(key)
+        if coder is None and loaded_manifest is not None:
+            coder = loaded_manifest.coder_for(project, label)
+        inputs.append(MergeInput(project, Path(label).name if label else label, coder, override))
+        say(f"read {Path(label).name}" + (f" (coder: {coder})" if coder else ""))
+    unused = set(overrides) - used_overrides
+    if unused:
+        raise MergeError(f"--coder names {', '.join(sorted(unused))}, which is not among the files to merge")
+    if not inputs:
+        raise MergeError("nothing to merge: give the coders' files")
+    result = merge_projects(inputs, base=base, base_label=master_path.name if master_path else "master",
+                            manifest=loaded_manifest, code_map=code_map or {})
+    say(f"merged {len(inputs)} files: {sum(f.codings_added for f in result.report.files)} codings")
+    return result
+
+
+@dataclass
+class MergeOutcome:
+    """What ``merge_files`` wrote."""
+
+    result: MergeResult
+    output: Path
+    report: Path | None = None
+    json: Path | None = None
+
+
+def merge_files(paths: Sequence[str | os.PathLike], output: str | os.PathLike, *,
+                manifest: str | os.PathLike | None = None, code_map: str | os.PathLike | None = None,
+                coders: Mapping[str, str] | None = None, report: str | os.PathLike | None = None,
+                json_path: str | os.PathLike | None = None, dialect: str = "refi",
+                progress: Progress | None = None) -> MergeOutcome:
+    """Merge files and write the merged project, the report workbook (``report``) and JSON (``json_path``)."""
+    say = _quiet(progress)
+    result = merge(paths, manifest=manifest, code_map=code_map, coders=coders, progress=progress)
+    target = Path(output)
+    protect = list(paths) + ([manifest] if manifest else [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RefiBridgeWarning)
+        write(result.project, target, dialect=dialect, protect=protect)
+    say(f"wrote {target}")
+    outcome = MergeOutcome(result, target)
+    if report is not None:
+        outcome.report = Path(report)
+        write_merge_report(result.report, outcome.report)
+        say(f"wrote {outcome.report}")
+    if json_path is not None:
+        outcome.json = Path(json_path)
+        with atomic_output(outcome.json) as temporary:
+            temporary.write_text(json.dumps(result.report.to_dict(), indent=2, ensure_ascii=False),
+                                 encoding="utf-8")
+    return outcome
+
+
+SHEET_NOTES = {
+    "files": ("Files", "One row per input: what matched and how, and the codings it brought."),
+    "coders": ("Coders", "Codings per coder in each file (as credited there) and in the merged project."),
+    "sources": ("Sources", "How each source of each file was matched to the master: by GUID, by the hash of "
+                "its normalised text, by name, or added as new; and whether its text differs."),
+    "codes": ("Codes", "How each code of each file was matched: GUID, --code-map, path of names, unique "
+              "name, or new."),
+    "new_codes": ("New codes", "Codes a coder added that the master lacks; each is added once."),
+    "conflicts": ("Conflicts", "Codes matched across files whose parent, name, colour or description "
+                  "differ; the merged project keeps the first value."),
+    "reanchored": ("Re-anchored", "Codings moved onto the master text because the coder's copy differed; "
+                   "'exact' is false where the coded text changed: check those by hand."),
+    "not_carried": ("Not carried", "What could not be carried into the merged project, and why."),
+}
+
+
+def write_merge_report(report: MergeReport, path: str | os.PathLike) -> None:
+    """The merge report as a workbook a researcher reads to trust the merge."""
+    frames = report.frames()
+    sheets = []
+    for name in ("files", "coders", "sources", "codes", "new_codes", "conflicts", "reanchored", "not_carried"):
+        title, caption = SHEET_NOTES[name]
+        frame = frames[name]
+        lines = [caption, f"{len(frame)} rows. Base texts: {report.base}."]
+        if frame.empty:
+            lines.append("Nothing to report here.")
+        sheets.append(Sheet(name=title, frame=frame, title=f"Merge report: {title.lower()}", caption=lines,
+                            wrap=[c for c in ("old_text", "new_text", "why", "what") if c in frame.columns],
+                            widths={"old_text": 50, "new_text": 50, "users_found": 40}))
+    target = Path(path)
+    with atomic_output(target) as temporary:
+        write_workbook(temporary, sheets)
+
+
+def coder_option(values: Iterable[str]) -> dict[str, str]:
+    """Parse ``FILE=NAME`` pairs of ``--coder``."""
+    out = {}
+    for value in values:
+        file, sep, name = value.partition("=")
+        if not sep or not file.strip() or not name.strip():
+            raise MergeError(f"--coder {value!r}: write it as FILE=NAME, e.g. --coder ingrid.qdpx=\"Ingrid H\"")
+        out[file.strip()] = name.strip()
+    return out
+
