@@ -272,3 +272,79 @@ def merge(files: tuple[Path, ...], output: Path, manifest: Path | None, code_map
     click.echo(f"{output}: {added} codings from {len(summary.files)} files; {len(summary.new_codes)} new codes, "
                f"{len(summary.conflicts)} conflicts, {inexact} codings not placed exactly"
                + (f"; report in {report}" if report else ""))
+
+
+@cli.command()
+@click.argument("project", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="The agreement workbook (.xlsx).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the report as JSON ('-' for standard output).")
+@click.option("--coders", help="Comma-separated coders to compare (default: all but 'consensus').")
+@click.option("--codes", help="Comma-separated codes (names or paths 'Theme > sub'; default: all used).")
+@click.option("--overlap", default=0.9, show_default=True, type=click.FloatRange(0.01, 1.0),
+              help="Overlap (intersection over union) at which two segments match.")
+@click.option("--bootstrap", default=1000, show_default=True, type=click.IntRange(0),
+              help="Resamples of documents for the 95% interval (0 to skip).")
+@click.option("--only-coded-documents", is_flag=True,
+              help="Compare each coder only on documents in which they made a coding.")
+def agreement(project: Path, output: Path | None, json_path: Path | None, coders: str | None, codes: str | None,
+              overlap: float, bootstrap: int, only_coded_documents: bool) -> None:
+    """Inter-coder agreement of a merged project, per code, document, case and coder pair.
+
+    Headline per code: Krippendorff's |u-alpha on the characters of all documents with a 95% bootstrap
+    interval; beside it document presence (alpha, agreement, AC1), segment matching (MAXQDA-style) and
+    NVivo's, MAXQDA's and QualCoder's numbers. The Disagreements sheet lists every discordant passage with an
+    empty resolution column for the consensus meeting.
+
+    \b
+    Example:
+        refi-bridge agreement merged.qdpx -o agreement.xlsx
+        refi-bridge agreement merged.qdpx --coders "Ingrid Halvorsen,Amara Okafor" --json - | jq .overall
+    """
+    from refi_bridge.analysis import agreement as run
+
+    if output is None and json_path is None:
+        raise click.UsageError("give -o OUT.xlsx, --json OUT.json, or both")
+    to_stdout = json_path == Path("-")
+    report = run(project, output, json_path=None if to_stdout else json_path,
+                 coders=_names(coders), codes=_names(codes), overlap=overlap, bootstrap=bootstrap,
+                 only_coded_documents=only_coded_documents, progress=lambda m: click.echo(m, err=to_stdout))
+    if to_stdout:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        return
+    pooled = report.overall.set_index("measure")["value"].get("|u-alpha, all codes pooled")
+    shown = f"{pooled:.3f}" if isinstance(pooled, float) else pooled
+    click.echo(f"{len(report.coders)} coders, {len(report.per_code)} codes: |u-alpha over all codes {shown}; "
+               f"{len(report.disagreements)} disagreements listed")
+
+
+def _names(text: str | None) -> list[str] | None:
+    return [part.strip() for part in text.split(",") if part.strip()] if text else None
+
+
+@cli.command()
+@click.argument("project", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--resolutions", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The agreement workbook with its 'resolution' column filled in.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The project with the consensus layer (.qdpx).")
+@click.option("--dialect", default="refi", show_default=True, help="Dialect of the written project.")
+def consensus(project: Path, resolutions: Path, output: Path, dialect: str) -> None:
+    """Turn the team's resolutions into a 'consensus' coder layer of the project.
+
+    Passages every coder marked identically go in as they are; each listed disagreement goes in as its
+    resolution says: a coder's name (their span), union, intersection, none, or spans like 120-245.
+    Unresolved rows are reported and left out. Running it again replaces the previous layer.
+
+    \b
+    Example:
+        refi-bridge consensus merged.qdpx --resolutions agreement.xlsx -o consensus.qdpx
+        refi-bridge matrix consensus.qdpx --coders consensus -o matrix.xlsx
+    """
+    from refi_bridge.analysis import consensus as run
+
+    result = run(project, resolutions, output, dialect=dialect, progress=click.echo)
+    if result.unresolved:
+        click.echo(f"{len(result.unresolved)} disagreements have no resolution yet, e.g. {result.unresolved[0]}",
+                   err=True)

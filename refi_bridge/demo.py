@@ -2,7 +2,7 @@
 
 Each step reports through a ``progress`` callback, so the command can show it as it goes. As features
 land, the pipeline grows: inspect and validate every file, split the master for the coders, merge what they
-returned.
+returned, measure their agreement.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from refi_bridge.analysis import agreement
 from refi_bridge.errors import RefiBridgeWarning
 from refi_bridge.exchange import atomic_output, read, write
 from refi_bridge.study import Study, generate
@@ -34,6 +35,7 @@ class DemoResult:
     folder: Path
     files: dict[str, Path] = field(default_factory=dict)
     summaries: dict[str, dict] = field(default_factory=dict)
+    agreement: object = None
 
 
 def write_study(study: Study, folder: str | os.PathLike, progress: Progress = lambda _: None) -> dict[str, Path]:
@@ -71,7 +73,7 @@ def _write(project, path: Path, dialect: str, style, progress: Progress) -> Path
     return path
 
 
-STEPS = 4
+STEPS = 5
 
 
 def run_demo(folder: str | os.PathLike = "refi-bridge-demo", *, seed: int = 2022,
@@ -110,4 +112,11 @@ def run_demo(folder: str | os.PathLike = "refi-bridge-demo", *, seed: int = 2022
         progress(f"    {row.file}: {row.codings_added} codings of {row.coder or 'unknown coder'}, sources matched "
                  f"by text hash {row.sources_by_hash}, by GUID {row.sources_by_guid}, by name {row.sources_by_name}; "
                  f"{row.codings_reanchored} re-anchored ({row.codings_inexact} not exactly)")
+    progress(f"5/{STEPS} inter-coder agreement of the merged project")
+    report = agreement(outcome.output, folder / "agreement.xlsx", progress=indent)
+    result.files["agreement"] = folder / "agreement.xlsx"
+    result.agreement = report
+    overall = report.overall.set_index("measure")["value"]
+    progress(f"    |u-alpha over all codes {overall['|u-alpha, all codes pooled']:.3f}; median per code "
+             f"{overall['median |u-alpha per code']:.3f}; {len(report.disagreements)} disagreements to discuss")
     return result

@@ -67,7 +67,16 @@ class MergeConflictError(MergeError):
 
 
 class AgreementError(RefiBridgeError, ValueError):
-    """An agreement coefficient is undefined for the data given; the message says why."""
+    """Agreement cannot be computed as asked (no coders to compare, an unknown code...)."""
+
+
+class UndefinedCoefficientError(AgreementError):
+    """A coefficient is undefined for the data given (no variation, fewer than two coders on every unit);
+    the message says why. Reports print "undefined: <why>", never a made-up 1.0 or 0."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
 
 
 class RefiBridgeWarning(UserWarning):

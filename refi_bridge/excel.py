@@ -50,6 +50,7 @@ class Sheet:
     freeze_columns: int = 0
     autofilter: bool = True
     footer: Sequence[str] = ()
+    number_formats: Mapping[str, str] = field(default_factory=dict)
 
 
 def clean(value: object) -> object:
@@ -137,12 +138,15 @@ def _write_sheet(ws, sheet: Sheet) -> None:
     center = set(sheet.center)
     aligns = {name: Alignment(wrap_text=name in wrap, vertical="top",
                               horizontal="center" if name in center else None) for name in columns}
+    formats = sheet.number_formats
     for r, values in enumerate(frame.itertuples(index=False, name=None)):
         row += 1
         for col, (name, value) in enumerate(zip(columns, values), start=1):
             cell = ws.cell(row=row, column=col, value=clean(value))
             cell.border = BORDER
             cell.alignment = aligns[name]
+            if name in formats and isinstance(cell.value, (int, float)):
+                cell.number_format = formats[name]
             fill = sheet.cell_fill(r, name, value) if sheet.cell_fill is not None else None
             if fill:
                 cell.fill = _fill(fill)
@@ -171,3 +175,23 @@ def _write_sheet(ws, sheet: Sheet) -> None:
             longest = max([len(name)] + sample) if sample else len(name)
             width = min(sheet.max_width, max(6, longest + 2))
         ws.column_dimensions[get_column_letter(col)].width = width
+
+
+def read_table(path: str | Path, sheet: str, first_column: str) -> pd.DataFrame:
+    """Read back a table this module wrote (or a user filled in): the rows under the header row whose first
+    cell is ``first_column``, on the sheet called ``sheet``."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        if sheet not in book.sheetnames:
+            raise KeyError(sheet)
+        rows = list(book[sheet].iter_rows(values_only=True))
+    finally:
+        book.close()
+    for index, row in enumerate(rows):
+        if row and row[0] == first_column:
+            header = [str(cell) if cell is not None else f"column {i + 1}" for i, cell in enumerate(row)]
+            body = [list(r) + [None] * (len(header) - len(r)) for r in rows[index + 1:] if any(c is not None for c in r)]
+            return pd.DataFrame(body, columns=header)
+    raise LookupError(first_column)

@@ -750,7 +750,23 @@ class _Merger:
 
     # -- the result -------------------------------------------------------------------------------------------
 
+    def _assignment_sets(self) -> None:
+        """With a manifest, record who was handed which sources, as REFI-QDA sets (agreement reads them)."""
+        if self.manifest is None:
+            return
+        names = {name_key(s.name) for s in self.sets}
+        for coder, info in self.manifest.assignment.items():
+            name = f"Assigned to {coder}"
+            if name_key(name) in names:
+                continue
+            members = tuple(self.sources[self.by_guid[guid_key(g)]].guid for g in info.get("sources", ())
+                            if guid_key(g) in self.by_guid)
+            self.sets.append(Set(guid=_derived("assignment", name_key(coder)), name=name,
+                                 description="The sources handed to this coder by refi-bridge split.",
+                                 member_sources=members))
+
     def result(self) -> MergeResult:
+        self._assignment_sets()
         sources = []
         for index, source in enumerate(self.sources):
             extra = self.added_selections.get(index)

@@ -1,0 +1,165 @@
+"""The consensus layer: what the team agreed, as codings of its own coder, ``consensus``.
+
+The passages every coder marked identically go in as they are. For each listed disagreement the team
+writes a resolution in the disagreements sheet:
+
+=======================  ===============================================================
+resolution               consensus coding
+=======================  ===============================================================
+a coder's name           that coder's span(s) of the passage
+``union`` / ``all``      everything any coder marked
+``intersection``         only what every coder who marked it marked
+``none`` / ``reject``    no coding
+``120-245; 300-310``     these spans (code points of the source's text)
+(empty)                  unresolved: no coding, and reported
+=======================  ===============================================================
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from refi_bridge.agreement.disagreements import agreed
+from refi_bridge.agreement.spans import CONSENSUS, collect, unite_spans
+from refi_bridge.errors import AgreementError
+from refi_bridge.merging import name_key
+from refi_bridge.model import Coding, PlainTextSelection, Project, TextSource, User, coder_of, guid_key
+
+REJECT = {"none", "no", "reject", "rejected", "drop", "delete", "-", "—", "nothing"}
+UNION = {"union", "all", "any", "everything"}
+INTERSECTION = {"intersection", "common", "overlap", "both", "shared"}
+_SPANS = re.compile(r"^\s*\d+\s*-\s*\d+\s*(;\s*\d+\s*-\s*\d+\s*)*$")
+
+
+@dataclass
+class ConsensusResult:
+    """The project with its consensus layer, and what went into it."""
+
+    project: Project
+    agreed: int = 0
+    resolved: int = 0
+    rejected: int = 0
+    unresolved: list[str] = field(default_factory=list)
+
+
+def _derived(*parts: object) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "refi-bridge-consensus:" + ":".join(map(str, parts))))
+
+
+def _spans(text: object) -> list[tuple[int, int]]:
+    if not isinstance(text, str) or not _SPANS.match(text):
+        return []
+    out = []
+    for part in text.split(";"):
+        start, end = (int(x) for x in part.split("-"))
+        out.append((start, end))
+    return out
+
+
+def build(project: Project, rows: Iterable[Mapping[str, object]], coders: list[str] | None = None) -> ConsensusResult:
+    """Add (or replace) the consensus layer of ``project`` from the filled-in disagreement ``rows``."""
+    data = collect(project, coders)
+    result = ConsensusResult(project)
+    wanted: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for d, code, span in agreed(data):
+        wanted.setdefault((guid_key(data.documents[d].guid), code), []).append(span)
+        result.agreed += 1
+    lengths = {guid_key(s.guid): len(s.text) for s in project.sources if isinstance(s, TextSource) and s.text}
+    by_name = {name_key(c): c for c in data.coders}
+    problems = []
+    for number, row in enumerate(rows, start=1):
+        resolution = row.get("resolution")
+        if resolution is None or (isinstance(resolution, float) and math.isnan(resolution)) or not str(resolution).strip():
+            result.unresolved.append(f"{row.get('source')} {row.get('start')}-{row.get('end')} {row.get('code')}")
+            continue
+        value = str(resolution).strip()
+        key = value.casefold()
+        coded = {c: _spans(row.get(f"{c}: span")) for c in data.coders}
+        source, code = guid_key(str(row.get("source_guid", ""))), guid_key(str(row.get("code_guid", "")))
+        if source not in lengths or code not in data.codes:
+            problems.append(f"row {number}: source or code not in the project (was the sheet made from another "
+                            "project?)")
+            continue
+        if key in REJECT:
+            spans: list[tuple[int, int]] = []
+            result.rejected += 1
+        elif key in UNION:
+            spans = unite_spans(s for c in coded.values() for s in c)[0]
+        elif key in INTERSECTION:
+            marked = [v for v in coded.values() if v]
+            spans = marked[0] if marked else []
+            for other in marked[1:]:
+                spans = _intersect(spans, other)
+        elif name_key(value) in by_name:
+            spans = coded[by_name[name_key(value)]]
+        elif _SPANS.match(value):
+            spans = _spans(value)
+            if any(s >= e or e > lengths[source] for s, e in spans):
+                problems.append(f"row {number}: span {value} is empty or beyond the text ({lengths[source]} "
+                                "characters)")
+                continue
+        else:
+            problems.append(f"row {number}: resolution {value!r} is not a coder ({', '.join(data.coders)}), union, "
+                            "intersection, none, or spans like 120-245")
+            continue
+        if key not in REJECT:
+            result.resolved += 1
+        wanted.setdefault((source, code), []).extend(spans)
+    if problems:
+        raise AgreementError("the resolutions cannot be used: " + "; ".join(problems[:10])
+                             + (f"; and {len(problems) - 10} more" if len(problems) > 10 else ""))
+    result.project = _with_layer(project, wanted, data.codes)
+    return result
+
+
+def _intersect(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out = []
+    for s1, e1 in a:
+        for s2, e2 in b:
+            start, end = max(s1, s2), min(e1, e2)
+            if start < end:
+                out.append((start, end))
+    return out
+
+
+def _with_layer(project: Project, wanted: dict, codes: Mapping) -> Project:
+    users = [u for u in project.users]
+    consensus = next((u for u in users if name_key(u.name) == CONSENSUS), None)
+    if consensus is None:
+        consensus = User(guid=_derived("user"), name=CONSENSUS)
+        users.append(consensus)
+    mine = guid_key(consensus.guid)
+    sources = []
+    for source in project.sources:
+        if not isinstance(source, TextSource):
+            sources.append(source)
+            continue
+        # -- a new consensus replaces the old one --
+        kept = []
+        for selection in source.selections:
+            rest = tuple(c for c in selection.codings
+                         if guid_key(coder_of_selection(selection, c)) != mine)
+            if rest or not selection.codings:
+                kept.append(replace(selection, codings=rest) if len(rest) != len(selection.codings) else selection)
+        key = guid_key(source.guid)
+        for (doc, code), spans in sorted(wanted.items()):
+            if doc != key:
+                continue
+            for start, end in unite_spans(spans)[0]:
+                guid = _derived(key, code, start, end)
+                kept.append(PlainTextSelection(
+                    guid=guid, start=start, end=end, creating_user=consensus.guid,
+                    codings=(Coding(guid=_derived(guid, "coding"), code_guid=codes[code].guid,
+                                    creating_user=consensus.guid),)))
+        sources.append(replace(source, selections=tuple(kept)))
+    return replace(project, users=tuple(users), sources=tuple(sources), read_info=None)
+
+
+def coder_of_selection(selection, coding) -> str:
+    from refi_bridge.model import CodingRecord
+
+    return coder_of(CodingRecord(None, selection, coding)) or ""  # type: ignore[arg-type]

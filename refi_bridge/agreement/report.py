@@ -1,0 +1,509 @@
+"""Agreement of a merged project: per code, document, case and coder pair, overall, and the disagreements.
+
+:func:`compute` turns a project coded by two or more coders into an :class:`AgreementReport` of pandas
+tables. The headline per code is |u-alpha on the characters of all documents pooled, with a 95% bootstrap
+interval over documents; beside it document-level presence, segment matching at two overlap thresholds,
+and the numbers NVivo, MAXQDA and QualCoder would show. Every table says what it measured; undefined
+values read "undefined: <why>".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from refi_bridge.agreement import compat
+from refi_bridge.agreement.coefficients import gwet_ac1, krippendorff_alpha, percent_agreement
+from refi_bridge.agreement.spans import AgreementData, collect
+from refi_bridge.agreement.unitizing import Tally
+from refi_bridge.errors import UndefinedCoefficientError
+from refi_bridge.model import Project
+
+RELIABLE, TENTATIVE = 0.800, 0.667
+THRESHOLDS = [
+    ("alpha >= .800", "reliable (Krippendorff 2004/2019)"),
+    (".667 <= alpha < .800", "tentative conclusions only"),
+    ("alpha < .667", "discard the code or revise the codebook"),
+    ("kappa < 0 / .00-.20 / .21-.40 / .41-.60 / .61-.80 / .81-1", "poor / slight / fair / moderate / substantial / "
+     "almost perfect (Landis & Koch 1977; a convention, not a test)"),
+]
+
+
+def undefined(error: UndefinedCoefficientError) -> str:
+    return f"undefined: {error.why}"
+
+
+def _value(function, *args):
+    try:
+        return function(*args)
+    except UndefinedCoefficientError as error:
+        return undefined(error)
+
+
+@dataclass
+class AgreementReport:
+    """The tables of an agreement analysis (pandas DataFrames) and the statement that goes with them."""
+
+    coders: list[str]
+    statement: list[str]
+    per_code: pd.DataFrame
+    per_document: pd.DataFrame
+    per_case: pd.DataFrame
+    pairs: pd.DataFrame
+    leave_one_out: pd.DataFrame
+    groups: pd.DataFrame
+    overall: pd.DataFrame
+    disagreements: pd.DataFrame
+    settings: dict = field(default_factory=dict)
+
+    TABLES = ("per_code", "per_document", "per_case", "pairs", "leave_one_out", "groups", "overall",
+              "disagreements")
+
+    def to_dict(self) -> dict:
+        out: dict = {"coders": self.coders, "statement": self.statement, "settings": self.settings}
+        for name in self.TABLES:
+            frame = getattr(self, name)
+            out[name] = json_records(frame.reset_index() if name == "pairs" else frame)
+        return out
+
+
+def json_records(frame: pd.DataFrame) -> list[dict]:
+    records = []
+    for row in frame.to_dict(orient="records"):
+        clean = {}
+        for key, value in row.items():
+            if isinstance(value, float) and math.isnan(value):
+                value = None
+            elif isinstance(value, (np.integer,)):
+                value = int(value)
+            elif isinstance(value, (np.floating,)):
+                value = float(value)
+            clean[str(key)] = value
+        records.append(clean)
+    return records
+
+
+# -------------------------------------------------------------------------------------------------------
+# The per-(document, code) arithmetic: everything |u-alpha needs for any subset of coders
+# -------------------------------------------------------------------------------------------------------
+
+class _Grid:
+    """For every document d, code k and coder i: covered characters, sum of squared unit lengths, and the
+    pairwise intersections, from which binary unitizing coincidences follow for any subset of coders."""
+
+    def __init__(self, data: AgreementData) -> None:
+        self.data = data
+        self.codes = list(data.codes)
+        n_docs, n_codes, m = len(data.documents), len(self.codes), len(data.coders)
+        self.length = np.array([d.length for d in data.documents], dtype=np.float64)
+        self.present = np.zeros((n_docs, m), dtype=bool)
+        for d in range(n_docs):
+            for i, coder in enumerate(data.coders):
+                self.present[d, i] = coder in data.present[d]
+        self.cover = np.zeros((n_docs, n_codes, m))
+        self.squares = np.zeros((n_docs, n_codes, m))
+        self.inter = np.zeros((n_docs, n_codes, m, m))
+        self.units = np.zeros((n_docs, n_codes, m))
+        index = {code: k for k, code in enumerate(self.codes)}
+        for (d, code), per_coder in data.spans.items():
+            k = index.get(code)
+            if k is None:
+                continue
+            spans = [per_coder.get(c, []) for c in data.coders]
+            for i, s in enumerate(spans):
+                self.cover[d, k, i] = compat.covered(s)
+                self.squares[d, k, i] = sum((b - a) ** 2 for a, b in s)
+                self.units[d, k, i] = len(s)
+            for i, j in itertools.combinations(range(m), 2):
+                if spans[i] and spans[j]:
+                    both = compat.intersection(spans[i], spans[j])
+                    self.inter[d, k, i, j] = self.inter[d, k, j, i] = both
+
+    def components(self, mask: np.ndarray) -> np.ndarray:
+        """Array (docs, codes, 5) of (observed disagreement, gap margin, unit margin, total, self-pairing) for
+        the coders in ``mask``, counting only coders present in each document; rows of documents with fewer
+        than two such coders are zero."""
+        present = self.present & mask[None, :]
+        m = present.sum(axis=1).astype(np.float64)                    # coders per document
+        usable = m >= 2
+        p = present[:, None, :]
+        cover = (self.cover * p).sum(axis=2)
+        pairs = self.inter * (p[..., None] & p[:, :, None, :])
+        both = pairs.sum(axis=(2, 3)) / np.where(usable, m - 1, 1)[:, None]
+        total = (m * self.length)[:, None] * np.ones((1, len(self.codes)))
+        squares = (self.squares * p).sum(axis=2)
+        weight = squares + (m * self.length)[:, None] - cover          # units |g|^2, gaps |g|
+        observed = 2 * (cover - both)
+        out = np.stack([observed, total - cover, cover, total, weight], axis=-1)
+        out[~usable] = 0
+        return out
+
+
+def _binary_alpha(sums: np.ndarray) -> float:
+    """|u-alpha from summed components (observed, gaps, units, total, weight)."""
+    observed, gaps, units, total, weight = (float(x) for x in sums)
+    if total == 0:
+        raise UndefinedCoefficientError("no document was read by two of these coders")
+    if units == 0:
+        raise UndefinedCoefficientError("no coder used the code")
+    if gaps == 0:
+        raise UndefinedCoefficientError("every character was coded by every coder")
+    expected = 2 * gaps * units / (total - weight / total)
+    return 1.0 - observed / expected
+
+
+def _bootstrap(parts: np.ndarray, draws: int, rng: np.random.Generator) -> tuple[float, float, int]:
+    """95% percentile interval of |u-alpha over ``draws`` resamples of documents (rows of ``parts``)."""
+    docs = parts.shape[0]
+    if docs < 2 or draws <= 0:
+        return float("nan"), float("nan"), 0
+    picks = rng.integers(0, docs, size=(draws, docs))
+    sums = parts[picks].sum(axis=1)
+    observed, gaps, units, total, weight = (sums[:, i] for i in range(5))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = 2 * gaps * units / (total - weight / np.where(total == 0, 1, total))
+        alphas = 1 - observed / expected
+    valid = np.isfinite(alphas) & (units > 0) & (gaps > 0)
+    if valid.sum() < draws * 0.5:
+        return float("nan"), float("nan"), int(valid.sum())
+    low, high = np.percentile(alphas[valid], [2.5, 97.5])
+    return float(low), float(high), int(valid.sum())
+
+
+# -------------------------------------------------------------------------------------------------------
+# compute
+# -------------------------------------------------------------------------------------------------------
+
+def compute(project: Project, *, coders: Sequence[str] | None = None, codes: Sequence[str] | None = None,
+            overlap: float = 0.9, lenient: float = 0.5, bootstrap: int = 1000, seed: int = 2022,
+            only_coded_documents: bool = False) -> AgreementReport:
+    """Agreement between the coders of a (merged) project.
+
+    Parameters
+    ----------
+    coders : the coders to compare (default: every coder but the ``consensus`` layer).
+    codes : names or paths of codes to include (default: every code used).
+    overlap : the overlap (intersection over union) at which two segments match (MAXQDA's default 0.9);
+        ``lenient`` is a second, lower threshold.
+    bootstrap : resamples of documents for the 95% interval of |u-alpha (0 to skip).
+    only_coded_documents : compare a coder only on documents where they made a coding. By default every
+        coder is compared on every text document (a coder who coded nothing in one coded nothing there),
+        except where the project records who was assigned what (sets ``Assigned to <coder>``, which
+        ``merge --manifest`` writes).
+    """
+    data = collect(project, coders, codes, only_coded_documents=only_coded_documents)
+    grid = _Grid(data)
+    rng = np.random.default_rng(seed)
+    everyone = np.ones(len(data.coders), dtype=bool)
+    parts = grid.components(everyone)                    # docs x codes x 5
+    per_code = _per_code(data, grid, parts, overlap, lenient, bootstrap, rng)
+    per_document = _per_document(data, parts)
+    per_case = _per_case(data, parts)
+    pairs, leave_one_out = _pairs(data, grid)
+    groups = _groups(data)
+    overall = _overall(data, per_code, parts, groups, overlap, lenient)
+    from refi_bridge.agreement.disagreements import disagreements
+
+    table = disagreements(data)
+    statement = _statement(data, overlap, lenient, bootstrap, table)
+    return AgreementReport(data.coders, statement, per_code, per_document, per_case, pairs, leave_one_out, groups,
+                           overall, table, {"overlap": overlap, "lenient": lenient, "bootstrap": bootstrap,
+                                            "seed": seed})
+
+
+def _pair_indices(m: int):
+    return list(itertools.combinations(range(m), 2))
+
+
+def _per_code(data, grid, parts, overlap, lenient, bootstrap, rng) -> pd.DataFrame:
+    rows = []
+    n_codes_in_analysis = len(grid.codes)
+    for k, code in enumerate(grid.codes):
+        info = data.codes[code]
+        row: dict = {"code": info.name, "code_path": " > ".join(info.path)}
+        for i, coder in enumerate(data.coders):
+            row[f"segments {coder}"] = int(grid.units[:, k, i].sum())
+            row[f"characters {coder}"] = int(grid.cover[:, k, i].sum())
+        code_parts = parts[:, k, :]
+        row["u_alpha_binary"] = _value(_binary_alpha, code_parts.sum(axis=0))
+        if isinstance(row["u_alpha_binary"], float) and bootstrap:
+            used = code_parts[code_parts[:, 3] > 0]
+            low, high, valid = _bootstrap(used, bootstrap, rng)
+            row["ci_low"], row["ci_high"] = low, high
+        else:
+            row["ci_low"] = row["ci_high"] = float("nan")
+        presence = _presence(data, code)
+        row["presence_alpha"] = _value(krippendorff_alpha, presence)
+        row["presence_agreement"] = _value(percent_agreement, presence)
+        row["presence_ac1"] = _value(gwet_ac1, presence)
+        matches = _segment_agreement(data, code, (overlap, lenient))
+        row[f"match_{overlap:.0%}"], row[f"f1_{overlap:.0%}"] = matches[overlap]
+        row[f"match_{lenient:.0%}"], row[f"f1_{lenient:.0%}"] = matches[lenient]
+        row["holsti"] = matches["holsti"]
+        row.update(_compat(data, code, n_codes_in_analysis, matches[overlap][0]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _presence(data: AgreementData, code: str) -> list[list]:
+    """Coders x documents: 1 if the coder used the code anywhere in the document, 0 if not, None if the
+    coder did not code the document at all."""
+    table = []
+    for coder in data.coders:
+        row = []
+        for d in range(len(data.documents)):
+            if coder not in data.present[d]:
+                row.append(None)
+            else:
+                used = bool(data.spans_of(d, code, coder)) or coder in data.whole.get((d, code), set())
+                row.append(1 if used else 0)
+        table.append(row)
+    return table
+
+
+def _segment_totals(data: AgreementData, codes: list[str], thresholds) -> dict:
+    """Per threshold: (segments with a match, one-to-one matched pairs, segments), coder pairs pooled; and
+    under "exact", identical segments."""
+    totals: dict = {t: [0, 0, 0] for t in thresholds}
+    totals["exact"] = [0, 0, 0]
+    for code in codes:
+        for d in range(len(data.documents)):
+            for a, b in itertools.combinations(data.coders_of(d), 2):
+                sa, sb = data.spans_of(d, code, a), data.spans_of(d, code, b)
+                if not sa and not sb:
+                    continue
+                for t in thresholds:
+                    ma, mb = compat.segment_matches(sa, sb, t)
+                    totals[t][0] += ma + mb
+                    totals[t][1] += compat.one_to_one(sa, sb, t)
+                    totals[t][2] += len(sa) + len(sb)
+                totals["exact"][1] += len(set(sa) & set(sb))
+                totals["exact"][2] += len(sa) + len(sb)
+    return totals
+
+
+def _segment_agreement(data: AgreementData, code: str, thresholds) -> dict:
+    """Match rate (MAXQDA) and F1 at each threshold, Holsti on identical segments."""
+    totals = _segment_totals(data, [code], thresholds)
+    out: dict = {}
+    for t in thresholds:
+        matched, pairs, segments = totals[t]
+        if segments == 0:
+            why = "undefined: no segments of this code"
+            out[t] = (why, why)
+        else:
+            out[t] = (matched / segments, 2 * pairs / segments)
+    _, exact, segments = totals["exact"]
+    out["holsti"] = 2 * exact / segments if segments else "undefined: no segments of this code"
+    return out
+
+
+def _compat(data: AgreementData, code: str, n_codes: int, match_rate) -> dict:
+    """NVivo per document (mean and size-weighted), pooled character kappa, QualCoder's and MAXQDA's kappa;
+    with more than two coders, averaged over coder pairs."""
+    kappas, agreements = [], []
+    pooled = []
+    for a, b in itertools.combinations(data.coders, 2):
+        total = compat.CharCounts(0, 0, 0, 0)
+        for d, document in enumerate(data.documents):
+            if a not in data.present[d] or b not in data.present[d]:
+                continue
+            counts = compat.char_counts(data.spans_of(d, code, a), data.spans_of(d, code, b), document.length)
+            total = total + counts
+            agreements.append((compat.percent_agreement_chars(counts), document.length))
+            with contextlib.suppress(UndefinedCoefficientError):  # nobody used the code here: no kappa
+                kappas.append((compat.kappa_chars(counts), document.length))
+        pooled.append(total)
+    out: dict = {}
+    if kappas:
+        values, sizes = np.array([k for k, _ in kappas]), np.array([s for _, s in kappas], dtype=float)
+        out["nvivo_kappa_mean"] = float(values.mean())
+        out["nvivo_kappa_weighted"] = float((values * sizes).sum() / sizes.sum())
+    else:
+        out["nvivo_kappa_mean"] = out["nvivo_kappa_weighted"] = "undefined: no document where a coder used the code"
+    if agreements:
+        values, sizes = np.array([p for p, _ in agreements]), np.array([s for _, s in agreements], dtype=float)
+        out["nvivo_agreement_mean"] = float(values.mean())
+        out["nvivo_agreement_weighted"] = float((values * sizes).sum() / sizes.sum())
+    out["pooled_char_kappa"] = _mean_of(compat.kappa_chars, pooled)
+    out["maxqda_kappa"] = (_value(compat.maxqda_kappa, match_rate, n_codes) if isinstance(match_rate, float)
+                           else match_rate)
+    out["qualcoder_kappa"] = _mean_of(compat.qualcoder_kappa, pooled)
+    return out
+
+
+def _mean_of(function, items) -> float | str:
+    values = []
+    for item in items:
+        try:
+            values.append(function(item))
+        except UndefinedCoefficientError as error:
+            last = error
+    if not values:
+        return undefined(last)  # noqa: F821 -- set whenever values stayed empty
+    return float(np.mean(values))
+
+
+def _per_document(data: AgreementData, parts: np.ndarray) -> pd.DataFrame:
+    rows = []
+    for d, document in enumerate(data.documents):
+        coders = data.coders_of(d)
+        row = {"source": document.name, "case": document.case, "characters": document.length,
+               "coders": ", ".join(coders)}
+        for coder in data.coders:
+            row[f"segments {coder}"] = sum(len(data.spans_of(d, code, coder)) for code in data.codes)
+        row["u_alpha_binary (codes pooled)"] = (_value(_binary_alpha, parts[d].sum(axis=0)) if len(coders) >= 2
+                                                else "undefined: fewer than two coders coded this document")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _per_case(data: AgreementData, parts: np.ndarray) -> pd.DataFrame:
+    by_case: dict[str, list[int]] = defaultdict(list)
+    for d, document in enumerate(data.documents):
+        by_case[document.case or "(no case)"].append(d)
+    rows = []
+    for case in sorted(by_case):
+        docs = by_case[case]
+        rows.append({"case": case, "documents": len(docs),
+                     "characters": int(sum(data.documents[d].length for d in docs)),
+                     "u_alpha_binary (codes pooled)": _value(_binary_alpha, parts[docs].sum(axis=(0, 1)))})
+    return pd.DataFrame(rows)
+
+
+def _pairs(data: AgreementData, grid: _Grid) -> tuple[pd.DataFrame, pd.DataFrame]:
+    m = len(data.coders)
+    matrix = pd.DataFrame(index=data.coders, columns=data.coders, dtype=object)
+    for i in range(m):
+        matrix.iloc[i, i] = 1.0
+    for i, j in _pair_indices(m):
+        mask = np.zeros(m, dtype=bool)
+        mask[[i, j]] = True
+        value = _value(_binary_alpha, grid.components(mask).sum(axis=(0, 1)))
+        matrix.iloc[i, j] = matrix.iloc[j, i] = value
+    matrix.index.name = "coder"
+    rows = []
+    everyone = _value(_binary_alpha, grid.components(np.ones(m, dtype=bool)).sum(axis=(0, 1)))
+    for i, coder in enumerate(data.coders):
+        mask = np.ones(m, dtype=bool)
+        mask[i] = False
+        without = (_value(_binary_alpha, grid.components(mask).sum(axis=(0, 1))) if mask.sum() >= 2
+                   else "undefined: fewer than two coders would remain")
+        change = without - everyone if isinstance(without, float) and isinstance(everyone, float) else None
+        rows.append({"left out": coder, "u_alpha_binary without": without, "with everyone": everyone,
+                     "change": change})
+    return matrix, pd.DataFrame(rows)
+
+
+def _groups(data: AgreementData) -> pd.DataFrame:
+    """u-alpha and cu-alpha per code group (a top-level code and its subcodes as the values)."""
+    by_top: dict[str, list[str]] = defaultdict(list)
+    for key, info in data.codes.items():
+        by_top[info.top].append(key)
+    rows = []
+    for top, members in by_top.items():
+        if len(members) < 2:
+            continue
+        name = next((data.codes[k].name for k in members if k == top), None)
+        if name is None:
+            name = data.codes[members[0]].path[0]
+        row: dict = {"group": name, "codes": len(members)}
+        row["u_alpha"], row["u_alpha_binary"], tally = _as_one_variable(data, members)
+        if tally is None:
+            row["cu_alpha"], row["cu_coverage"] = row["u_alpha"], float("nan")
+        else:
+            row["cu_alpha"] = _value(tally.cu_alpha)
+            row["cu_coverage"] = tally.coverage() if tally.total else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["group", "codes", "u_alpha", "u_alpha_binary", "cu_alpha", "cu_coverage"])
+
+
+def _as_one_variable(data: AgreementData, members: list[str]) -> tuple:
+    """u-alpha and |u-alpha with the codes ``members`` as the values of one variable (undefined when a coder's
+    codes overlap, since then they are not mutually exclusive)."""
+    tally = Tally()
+    try:
+        for d, document in enumerate(data.documents):
+            coders = data.coders_of(d)
+            if len(coders) < 2:
+                continue
+            tally.add([[(s, e, data.codes[k].name) for k in members for s, e in data.spans_of(d, k, c)]
+                       for c in coders], (0, document.length))
+        return _value(tally.u_alpha), _value(tally.u_alpha, True), tally
+    except UndefinedCoefficientError as error:
+        return undefined(error), undefined(error), None
+
+
+def _overall(data: AgreementData, per_code: pd.DataFrame, parts: np.ndarray, groups: pd.DataFrame,
+             overlap: float, lenient: float) -> pd.DataFrame:
+    values = [v for v in per_code["u_alpha_binary"] if isinstance(v, float)] if len(per_code) else []
+    rows = [("coders", len(data.coders)), ("documents compared", sum(1 for d in range(len(data.documents))
+                                                                      if len(data.coders_of(d)) >= 2)),
+            ("codes", len(per_code)), ("codes with |u-alpha defined", len(values))]
+    if values:
+        q1, median, q3 = np.percentile(values, [25, 50, 75])
+        rows += [("median |u-alpha per code", float(median)), ("IQR |u-alpha per code", f"{q1:.3f} to {q3:.3f}"),
+                 ("share of codes with |u-alpha >= .667", sum(v >= TENTATIVE for v in values) / len(values)),
+                 ("share of codes with |u-alpha >= .800", sum(v >= RELIABLE for v in values) / len(values))]
+    rows.append(("|u-alpha, all codes pooled", _value(_binary_alpha, parts.sum(axis=(0, 1)))))
+    one = _as_one_variable(data, list(data.codes))
+    rows.append(("u-alpha, all codes as one variable", one[0]))
+    rows.append(("|u-alpha, all codes as one variable", one[1]))
+    presence = [sum(table, []) for table in zip(*(_presence(data, code) for code in data.codes))] if data.codes else []
+    if presence:
+        rows.append(("presence agreement (document x code)", _value(percent_agreement, presence)))
+        rows.append(("presence alpha (document x code)", _value(krippendorff_alpha, presence)))
+    totals = _segment_totals(data, list(data.codes), (overlap, lenient))
+    for threshold in (overlap, lenient):
+        matched, _, segments = totals[threshold]
+        rate = matched / segments if segments else "undefined: no segments"
+        rows.append((f"segment match rate at {threshold:.0%}, all codes", rate))
+        rows.append((f"MAXQDA kappa at {threshold:.0%} ({len(data.codes)} codes)",
+                     _value(compat.maxqda_kappa, rate, len(data.codes)) if isinstance(rate, float) else rate))
+    for _, group in groups.iterrows():
+        rows.append((f"u-alpha of group {group['group']}", group["u_alpha"]))
+    return pd.DataFrame(rows, columns=["measure", "value"])
+
+
+def _statement(data: AgreementData, overlap: float, lenient: float, bootstrap: int, table: pd.DataFrame) -> list[str]:
+    compared = [d for d in range(len(data.documents)) if len(data.coders_of(d)) >= 2]
+    partial = [d for d in compared if len(data.coders_of(d)) < len(data.coders)]
+    characters = sum(data.documents[d].length for d in compared)
+    whole = sum(len(v) for v in data.whole.values())
+    lines = [
+        f"Coders: {', '.join(data.coders)} ({len(data.coders)}). Segments per coder after uniting overlaps: "
+        + ", ".join(f"{c} {data.segments.get(c, 0)}" for c in data.coders) + ".",
+        f"Documents: {len(compared)} text documents compared, {characters:,} characters; "
+        f"{len(data.documents) - len(compared)} documents had fewer than two coders and were left out.",
+        f"Codes: {len(data.codes)}. Unit of analysis: the character (Unicode code point) of the merged "
+        "project's texts, so every coder is measured on the same text.",
+        f"Overlaps: each coder's overlapping segments of one code were united first ({data.merged_overlaps} "
+        "segments united); touching segments stay separate units.",
+        f"Whole-document codings: {whole}, counted as presence of the code in the document, not as spans.",
+        f"Missing coders: {data.assignment_rule} {len(partial)} documents were compared with fewer than all "
+        "coders.",
+        f"Headline: |u-alpha (Krippendorff et al. 2016) per code, pooled over documents; 95% interval from "
+        f"{bootstrap} bootstrap resamples of documents." if bootstrap else
+        "Headline: |u-alpha (Krippendorff et al. 2016) per code, pooled over documents; no bootstrap.",
+        f"Segments match when they overlap by {overlap:.0%} (MAXQDA's default) or, leniently, {lenient:.0%} "
+        "(intersection over union); F1 counts one-to-one matches; Holsti counts identical segments.",
+        "Compatibility columns reproduce NVivo (per document, mean and size-weighted), pooled character "
+        "kappa, MAXQDA's Brennan-Prediger kappa and QualCoder's kappa (not Cohen's); with more than two coders "
+        "they are averaged over coder pairs.",
+        "cu-alpha with three or more coders uses the per-pair overlap correction ('pairsum'); the published "
+        "example does not settle it, the difference is in the third decimal.",
+        f"Disagreements: {len(table)} discordant passages listed for the consensus meeting.",
+        "Thresholds: " + "; ".join(f"{a}: {b}" for a, b in THRESHOLDS) + ".",
+        "These statistics measure the consistency of codebook-based coding; reflexive thematic analysis does "
+        "not aim at it.",
+    ]
+    if data.other_sources:
+        lines.append(f"Codings on non-text sources ({data.other_sources}) are not part of these statistics.")
+    return lines
