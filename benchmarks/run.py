@@ -125,7 +125,30 @@ def bench_merge(files: dict[str, Path], repeat: int) -> dict:
             "merge_ratio": round(merging / reading, 2)}
 
 
-BENCHES = {"io": bench_io, "merge": bench_merge}
+def bench_agreement(files: dict[str, Path], repeat: int) -> dict:
+    """Agreement on the merged project of three coders, against reading it; and on half of it."""
+    from dataclasses import replace
+
+    from refi_bridge.agreement import compute
+    from refi_bridge.merging import MergeInput, merge_projects
+
+    merged_path = DATA / f"merged-{len(files)}.qdpx"
+    master = refi_bridge.read(files["master"])
+    inputs = [MergeInput(refi_bridge.read(files[n]), n) for n in ("ingrid-nvivo", "tomas-atlasti", "amara-refi")]
+    refi_bridge.write(merge_projects(inputs, base=master).project, merged_path)
+    reading = best_of(repeat, lambda: refi_bridge.read(merged_path))
+    project = refi_bridge.read(merged_path)
+    full = best_of(repeat, lambda: compute(project))
+    half = replace(project, sources=project.sources[: len(project.sources) // 2],
+                   cases=project.cases[: len(project.cases) // 2])
+    halved = best_of(repeat, lambda: compute(half))
+    codings = sum(1 for _ in project.iter_codings())
+    return {"codings": codings, "codings_half": sum(1 for _ in half.iter_codings()),
+            "read_s": round(reading, 3), "agreement_s": round(full, 3), "agreement_half_s": round(halved, 3),
+            "agreement_ratio": round(full / reading, 2), "doubling_ratio": round(full / halved, 2)}
+
+
+BENCHES = {"io": bench_io, "merge": bench_merge, "agreement": bench_agreement}
 
 
 def main() -> None:

@@ -44,6 +44,12 @@ def _missing(value: object) -> bool:
         return False
 
 
+def prepare(ratings) -> _Table:
+    """Ratings turned into the table every coefficient reads; pass it instead of ``ratings`` to compute
+    several coefficients of one large table without preparing it again."""
+    return ratings if isinstance(ratings, _Table) else _Table(ratings)
+
+
 class _Table:
     """Ratings as category indices (-1 for missing), with per-unit category counts."""
 
@@ -62,15 +68,19 @@ class _Table:
                 seen.append(value)
         codes = np.full((len(rows), width), -1, dtype=np.int64)
         for i, row in enumerate(rows):
+            target = codes[i]
             for u, value in enumerate(row):
-                if _missing(value):
+                if value is None:
                     continue
-                if value not in index:
+                position = index.get(value)
+                if position is None:
+                    if _missing(value):
+                        continue
                     if categories is not None:
                         raise ValueError(f"rating {value!r} is not one of the categories given")
-                    index[value] = len(seen)
+                    position = index[value] = len(seen)
                     seen.append(value)
-                codes[i, u] = index[value]
+                target[u] = position
         self.labels = seen
         self.codes = codes
         self.m, self.n_units = codes.shape
@@ -114,7 +124,7 @@ def percent_agreement(ratings: Sequence[Sequence[Hashable]]) -> float:
     ----------
     ratings : sequence of m rows of N ratings (coders x units); None or NaN for missing.
     """
-    return _Table(ratings).observed()
+    return prepare(ratings).observed()
 
 
 def cohen_kappa(ratings: Sequence[Sequence[Hashable]]) -> float:
@@ -142,7 +152,7 @@ def scott_pi(ratings: Sequence[Sequence[Hashable]]) -> float:
 
     For more than two coders this is Fleiss' (1971) generalisation with ratings pooled over coders.
     """
-    table = _Table(ratings)
+    table = prepare(ratings)
     keep = table.pairable()
     pooled = table.counts[keep].sum(axis=0) / table.raters[keep].sum()
     return _chance_corrected(table.observed(), float((pooled ** 2).sum()), "Scott's pi")
@@ -154,7 +164,7 @@ def fleiss_kappa(ratings: Sequence[Sequence[Hashable]]) -> float:
     Chance agreement is sum_c pi_c^2 with pi_c the mean over rated units of the category's share of the
     unit's ratings; with a constant number of ratings per unit this is Fleiss' own p_j.
     """
-    table = _Table(ratings)
+    table = prepare(ratings)
     observed = table.observed()
     return _chance_corrected(observed, float((table.unit_proportions() ** 2).sum()), "Fleiss' kappa")
 
@@ -174,7 +184,7 @@ def brennan_prediger(ratings: Sequence[Sequence[Hashable]], categories: Iterable
 
 def gwet_ac1(ratings: Sequence[Sequence[Hashable]]) -> float:
     """Gwet's (2008) AC1: chance is sum_c pi_c (1 - pi_c) / (q - 1), robust to skewed prevalence."""
-    table = _Table(ratings)
+    table = prepare(ratings)
     q = len(table.labels)
     if q < 2:
         raise UndefinedCoefficientError("Gwet's AC1 is undefined when only one category was used")
@@ -194,7 +204,7 @@ def krippendorff_alpha(ratings: Sequence[Sequence[Hashable]], level: str = "nomi
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}; got {level!r}")
-    table = _Table(ratings)
+    table = prepare(ratings)
     keep = table.pairable()
     counts, raters = table.counts[keep], table.raters[keep]
     # -- coincidences: every ordered pair of values from different coders in a unit, weighted 1/(m_u - 1) --

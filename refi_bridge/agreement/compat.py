@@ -135,3 +135,26 @@ def maxqda_kappa(observed: float, codes: int) -> float:
     if codes < 2:
         raise UndefinedCoefficientError("MAXQDA's kappa needs at least two codes in the analysis")
     return (observed - 1 / codes) / (1 - 1 / codes)
+
+
+def match_counts(a: Sequence[Span], b: Sequence[Span], thresholds: Sequence[float]) -> dict[float, tuple[int, int]]:
+    """For each threshold: (segments of a or b with a counterpart, one-to-one matched pairs), computing every
+    overlap once; the same numbers as :func:`segment_matches` and :func:`one_to_one`."""
+    ratios = [[overlap_ratio(s, t) for t in b] for s in a]
+    candidates = sorted(((ratios[i][j], i, j) for i in range(len(a)) for j in range(len(b)) if ratios[i][j] > 0),
+                        reverse=True)
+    best_a = [max(row, default=0.0) for row in ratios]
+    best_b = [max((ratios[i][j] for i in range(len(a))), default=0.0) for j in range(len(b))]
+    out = {}
+    for threshold in thresholds:
+        matched = sum(1 for r in best_a if r >= threshold) + sum(1 for r in best_b if r >= threshold)
+        used_a: set[int] = set()
+        used_b: set[int] = set()
+        for ratio, i, j in candidates:
+            if ratio < threshold:
+                break
+            if i not in used_a and j not in used_b:
+                used_a.add(i)
+                used_b.add(j)
+        out[threshold] = (matched, len(used_a))
+    return out

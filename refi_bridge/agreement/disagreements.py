@@ -25,8 +25,7 @@ def disagreements(data: AgreementData) -> pd.DataFrame:
         coders = data.coders_of(d)
         if len(coders) < 2:
             continue
-        codes_here = [code for (doc, code) in data.spans if doc == d]
-        for code in sorted(codes_here, key=lambda k: data.codes[k].path):
+        for code in data.by_document.get(d, ()):
             for passage in _passages(data, d, code, coders):
                 start = min(s for spans in passage.values() for s, _ in spans)
                 end = max(e for spans in passage.values() for _, e in spans)
@@ -79,9 +78,7 @@ def agreed(data: AgreementData) -> list[tuple[int, str, tuple[int, int]]]:
         coders = data.coders_of(d)
         if len(coders) < 2:
             continue
-        for (doc, code) in data.spans:
-            if doc != d:
-                continue
+        for code in data.by_document.get(d, ()):
             for passage in _passages(data, d, code, coders):
                 spans = {tuple(v) for v in passage.values()}
                 if set(passage) == set(coders) and len(spans) == 1 and all(len(v) == 1 for v in passage.values()):
@@ -107,7 +104,7 @@ def _passages(data: AgreementData, d: int, code: str, coders: list[str]) -> list
 def _other_code(data: AgreementData, d: int, code: str, coder: str, start: int, end: int) -> str | None:
     """The name of another code the coder gave to text overlapping [start, end), if any."""
     found = []
-    for other in data.codes:
+    for other in data.by_document.get(d, ()):
         if other == code:
             continue
         for s, e in data.spans_of(d, other, coder):

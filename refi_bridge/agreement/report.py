@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from refi_bridge.agreement import compat
-from refi_bridge.agreement.coefficients import gwet_ac1, krippendorff_alpha, percent_agreement
+from refi_bridge.agreement.coefficients import gwet_ac1, krippendorff_alpha, percent_agreement, prepare
 from refi_bridge.agreement.spans import AgreementData, collect
 from refi_bridge.agreement.unitizing import Tally
 from refi_bridge.errors import UndefinedCoefficientError
@@ -159,18 +159,21 @@ def _binary_alpha(sums: np.ndarray) -> float:
     return 1.0 - observed / expected
 
 
-def _bootstrap(parts: np.ndarray, draws: int, rng: np.random.Generator) -> tuple[float, float, int]:
-    """95% percentile interval of |u-alpha over ``draws`` resamples of documents (rows of ``parts``)."""
-    docs = parts.shape[0]
-    if docs < 2 or draws <= 0:
+def _bootstrap(parts: np.ndarray, weights: np.ndarray | None) -> tuple[float, float, int]:
+    """95% percentile interval of |u-alpha over resamples of documents.
+
+    ``weights`` (resamples x documents) says how often each document is drawn in each resample; all codes
+    share the same resamples, as documents are the unit that was sampled.
+    """
+    if weights is None or parts.shape[0] < 2:
         return float("nan"), float("nan"), 0
-    picks = rng.integers(0, docs, size=(draws, docs))
-    sums = parts[picks].sum(axis=1)
+    sums = weights @ parts
     observed, gaps, units, total, weight = (sums[:, i] for i in range(5))
     with np.errstate(divide="ignore", invalid="ignore"):
         expected = 2 * gaps * units / (total - weight / np.where(total == 0, 1, total))
         alphas = 1 - observed / expected
     valid = np.isfinite(alphas) & (units > 0) & (gaps > 0)
+    draws = weights.shape[0]
     if valid.sum() < draws * 0.5:
         return float("nan"), float("nan"), int(valid.sum())
     low, high = np.percentile(alphas[valid], [2.5, 97.5])
@@ -203,12 +206,13 @@ def compute(project: Project, *, coders: Sequence[str] | None = None, codes: Seq
     rng = np.random.default_rng(seed)
     everyone = np.ones(len(data.coders), dtype=bool)
     parts = grid.components(everyone)                    # docs x codes x 5
-    per_code = _per_code(data, grid, parts, overlap, lenient, bootstrap, rng)
+    segment_totals = _segment_totals(data, (overlap, lenient))
+    per_code = _per_code(data, grid, parts, overlap, lenient, bootstrap, rng, segment_totals)
     per_document = _per_document(data, parts)
     per_case = _per_case(data, parts)
     pairs, leave_one_out = _pairs(data, grid)
     groups = _groups(data)
-    overall = _overall(data, per_code, parts, groups, overlap, lenient)
+    overall = _overall(data, per_code, parts, groups, overlap, lenient, _pooled_totals(segment_totals, (overlap, lenient)))
     from refi_bridge.agreement.disagreements import disagreements
 
     table = disagreements(data)
@@ -222,8 +226,15 @@ def _pair_indices(m: int):
     return list(itertools.combinations(range(m), 2))
 
 
-def _per_code(data, grid, parts, overlap, lenient, bootstrap, rng) -> pd.DataFrame:
+def _per_code(data, grid, parts, overlap, lenient, bootstrap, rng, segment_totals) -> pd.DataFrame:
     rows = []
+    compared = np.nonzero(parts[:, 0, 3] > 0)[0] if parts.size else np.array([], dtype=int)
+    weights = None
+    if bootstrap and len(compared) >= 2:
+        # -- resampling the documents that were compared: counts of each in every resample --
+        draws = rng.multinomial(len(compared), np.full(len(compared), 1 / len(compared)), size=bootstrap)
+        weights = np.zeros((bootstrap, parts.shape[0]))
+        weights[:, compared] = draws
     n_codes_in_analysis = len(grid.codes)
     for k, code in enumerate(grid.codes):
         info = data.codes[code]
@@ -233,17 +244,16 @@ def _per_code(data, grid, parts, overlap, lenient, bootstrap, rng) -> pd.DataFra
             row[f"characters {coder}"] = int(grid.cover[:, k, i].sum())
         code_parts = parts[:, k, :]
         row["u_alpha_binary"] = _value(_binary_alpha, code_parts.sum(axis=0))
-        if isinstance(row["u_alpha_binary"], float) and bootstrap:
-            used = code_parts[code_parts[:, 3] > 0]
-            low, high, valid = _bootstrap(used, bootstrap, rng)
+        if isinstance(row["u_alpha_binary"], float) and weights is not None:
+            low, high, _ = _bootstrap(code_parts, weights)
             row["ci_low"], row["ci_high"] = low, high
         else:
             row["ci_low"] = row["ci_high"] = float("nan")
-        presence = _presence(data, code)
+        presence = prepare(_presence(data, code))
         row["presence_alpha"] = _value(krippendorff_alpha, presence)
         row["presence_agreement"] = _value(percent_agreement, presence)
         row["presence_ac1"] = _value(gwet_ac1, presence)
-        matches = _segment_agreement(data, code, (overlap, lenient))
+        matches = _segment_agreement(segment_totals[code], (overlap, lenient))
         row[f"match_{overlap:.0%}"], row[f"f1_{overlap:.0%}"] = matches[overlap]
         row[f"match_{lenient:.0%}"], row[f"f1_{lenient:.0%}"] = matches[lenient]
         row["holsti"] = matches["holsti"]
@@ -255,43 +265,45 @@ def _per_code(data, grid, parts, overlap, lenient, bootstrap, rng) -> pd.DataFra
 def _presence(data: AgreementData, code: str) -> list[list]:
     """Coders x documents: 1 if the coder used the code anywhere in the document, 0 if not, None if the
     coder did not code the document at all."""
-    table = []
-    for coder in data.coders:
-        row = []
-        for d in range(len(data.documents)):
-            if coder not in data.present[d]:
-                row.append(None)
-            else:
-                used = bool(data.spans_of(d, code, coder)) or coder in data.whole.get((d, code), set())
-                row.append(1 if used else 0)
-        table.append(row)
-    return table
+    used = {(d, coder) for d in data.by_code.get(code, ()) for coder in data.spans[(d, code)]}
+    used |= {(d, coder) for (d, k), coders in data.whole.items() if k == code for coder in coders}
+    return [[(1 if (d, coder) in used else 0) if coder in data.present[d] else None
+             for d in range(len(data.documents))] for coder in data.coders]
 
 
-def _segment_totals(data: AgreementData, codes: list[str], thresholds) -> dict:
-    """Per threshold: (segments with a match, one-to-one matched pairs, segments), coder pairs pooled; and
-    under "exact", identical segments."""
-    totals: dict = {t: [0, 0, 0] for t in thresholds}
-    totals["exact"] = [0, 0, 0]
-    for code in codes:
-        for d in range(len(data.documents)):
+def _segment_totals(data: AgreementData, thresholds) -> dict[str, dict]:
+    """Per code and threshold: [segments with a match, one-to-one matched pairs, segments], coder pairs
+    pooled; under "exact", identical segments."""
+    out: dict[str, dict] = {}
+    for code in data.codes:
+        totals: dict = {t: [0, 0, 0] for t in thresholds}
+        totals["exact"] = [0, 0, 0]
+        for d in data.by_code.get(code, ()):
             for a, b in itertools.combinations(data.coders_of(d), 2):
                 sa, sb = data.spans_of(d, code, a), data.spans_of(d, code, b)
                 if not sa and not sb:
                     continue
+                counts = compat.match_counts(sa, sb, thresholds)
                 for t in thresholds:
-                    ma, mb = compat.segment_matches(sa, sb, t)
-                    totals[t][0] += ma + mb
-                    totals[t][1] += compat.one_to_one(sa, sb, t)
+                    totals[t][0] += counts[t][0]
+                    totals[t][1] += counts[t][1]
                     totals[t][2] += len(sa) + len(sb)
                 totals["exact"][1] += len(set(sa) & set(sb))
                 totals["exact"][2] += len(sa) + len(sb)
-    return totals
+        out[code] = totals
+    return out
 
 
-def _segment_agreement(data: AgreementData, code: str, thresholds) -> dict:
-    """Match rate (MAXQDA) and F1 at each threshold, Holsti on identical segments."""
-    totals = _segment_totals(data, [code], thresholds)
+def _pooled_totals(per_code: dict[str, dict], thresholds) -> dict:
+    pooled: dict = {t: [0, 0, 0] for t in (*thresholds, "exact")}
+    for totals in per_code.values():
+        for key, values in totals.items():
+            pooled[key] = [x + y for x, y in zip(pooled[key], values)]
+    return pooled
+
+
+def _segment_agreement(totals: dict, thresholds) -> dict:
+    """Match rate (MAXQDA) and F1 at each threshold, Holsti on identical segments, from one code's totals."""
     out: dict = {}
     for t in thresholds:
         matched, pairs, segments = totals[t]
@@ -310,11 +322,15 @@ def _compat(data: AgreementData, code: str, n_codes: int, match_rate) -> dict:
     with more than two coders, averaged over coder pairs."""
     kappas, agreements = [], []
     pooled = []
+    used = set(data.by_code.get(code, ()))
     for a, b in itertools.combinations(data.coders, 2):
-        total = compat.CharCounts(0, 0, 0, 0)
-        for d, document in enumerate(data.documents):
-            if a not in data.present[d] or b not in data.present[d]:
-                continue
+        both_read = [d for d in range(len(data.documents)) if a in data.present[d] and b in data.present[d]]
+        # -- documents where neither used the code: all characters agree, and NVivo's kappa is undefined --
+        blank = [data.documents[d].length for d in both_read if d not in used]
+        total = compat.CharCounts(0, 0, 0, int(sum(blank)))
+        agreements.extend((1.0, length) for length in blank)
+        for d in (d for d in both_read if d in used):
+            document = data.documents[d]
             counts = compat.char_counts(data.spans_of(d, code, a), data.spans_of(d, code, b), document.length)
             total = total + counts
             agreements.append((compat.percent_agreement_chars(counts), document.length))
@@ -442,7 +458,7 @@ def _as_one_variable(data: AgreementData, members: list[str]) -> tuple:
 
 
 def _overall(data: AgreementData, per_code: pd.DataFrame, parts: np.ndarray, groups: pd.DataFrame,
-             overlap: float, lenient: float) -> pd.DataFrame:
+             overlap: float, lenient: float, totals: dict) -> pd.DataFrame:
     values = [v for v in per_code["u_alpha_binary"] if isinstance(v, float)] if len(per_code) else []
     rows = [("coders", len(data.coders)), ("documents compared", sum(1 for d in range(len(data.documents))
                                                                       if len(data.coders_of(d)) >= 2)),
@@ -458,9 +474,9 @@ def _overall(data: AgreementData, per_code: pd.DataFrame, parts: np.ndarray, gro
     rows.append(("|u-alpha, all codes as one variable", one[1]))
     presence = [sum(table, []) for table in zip(*(_presence(data, code) for code in data.codes))] if data.codes else []
     if presence:
+        presence = prepare(presence)
         rows.append(("presence agreement (document x code)", _value(percent_agreement, presence)))
         rows.append(("presence alpha (document x code)", _value(krippendorff_alpha, presence)))
-    totals = _segment_totals(data, list(data.codes), (overlap, lenient))
     for threshold in (overlap, lenient):
         matched, _, segments = totals[threshold]
         rate = matched / segments if segments else "undefined: no segments"

@@ -54,10 +54,14 @@ class AgreementData:
     assignment_rule: str = ""
     other_sources: int = 0
     segments: dict[str, int] = field(default_factory=dict)               # coder -> segments after uniting
-
+    by_document: dict[int, list[str]] = field(default_factory=dict)      # document -> codes with spans
+    by_code: dict[str, list[int]] = field(default_factory=dict)          # code -> documents with spans
     def coders_of(self, doc: int) -> list[str]:
-        """The coders compared on a document: those who coded anything in it (others were not assigned it)."""
-        return [c for c in self.coders if c in self.present[doc]]
+        """The coders compared on a document (see ``assignment_rule``), in the order of ``coders``."""
+        cache = self.__dict__.setdefault("_compared", {})
+        if doc not in cache:
+            cache[doc] = [c for c in self.coders if c in self.present[doc]]
+        return cache[doc]
 
     def spans_of(self, doc: int, code: str, coder: str) -> list[Span]:
         return self.spans.get((doc, code), {}).get(coder, [])
@@ -102,6 +106,7 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
     whole: dict[tuple[int, str], set[str]] = defaultdict(set)
     present: dict[int, set[str]] = defaultdict(set)
     seen_coders: dict[str, str] = {}
+    names: dict[str, str] = {}   # user GUID -> coder name, looked up once per user
     other = 0
     for record in project.iter_codings():
         source = record.source
@@ -109,11 +114,15 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
             other += 1
             continue
         guid = coder_of(record)
-        if guid is None or guid_key(guid) in TOOL_USERS:
+        if guid is None:
             continue
-        user = users.get(guid_key(guid))
-        coder = user.name if user is not None and user.name else guid
-        seen_coders.setdefault(name_key(coder), coder)
+        coder = names.get(guid)
+        if coder is None:
+            if guid_key(guid) in TOOL_USERS:
+                continue
+            user = users.get(guid_key(guid))
+            coder = names[guid] = user.name if user is not None and user.name else guid
+            seen_coders.setdefault(name_key(coder), coder)
         key = guid_key(source.guid)
         if key not in index_of:
             index_of[key] = len(documents)
@@ -155,20 +164,26 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
         data.assignment_rule = ("every coder is compared on every text document; a coder who made no coding in "
                                 "a document is taken to have found nothing to code there.")
     segments: dict[str, int] = defaultdict(int)
+    chosen_as = {name: canonical[name_key(name)] for name in seen_coders.values() if name_key(name) in chosen_keys}
+    chosen_as.update({name: canonical[name_key(name)] for name in names.values() if name_key(name) in chosen_keys})
     for (doc, code), per_coder in raw.items():
         if code not in data.codes:
             continue
         for coder, spans in per_coder.items():
-            if name_key(coder) not in chosen_keys:
+            as_chosen = chosen_as.get(coder)
+            if as_chosen is None:
                 continue
             united, merged = unite_spans(spans)
             data.merged_overlaps += merged
-            data.spans.setdefault((doc, code), {})[canonical[name_key(coder)]] = united
-            segments[canonical[name_key(coder)]] += len(united)
+            data.spans.setdefault((doc, code), {})[as_chosen] = united
+            segments[as_chosen] += len(united)
     for (doc, code), who in whole.items():
         if code in data.codes:
             data.whole[(doc, code)] = {canonical[name_key(c)] for c in who if name_key(c) in chosen_keys}
     data.segments = dict(segments)
+    for doc, code in sorted(data.spans, key=lambda key: (key[0], data.codes[key[1]].path)):
+        data.by_document.setdefault(doc, []).append(code)
+        data.by_code.setdefault(code, []).append(doc)
     return data
 
 
