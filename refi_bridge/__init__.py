@@ -54,22 +54,25 @@ from refi_bridge.model import (  # noqa: E402
 
 # -- read/write pull in lxml; import them on first use so that `import refi_bridge.model` stays light --
 _LAZY = {"read": "refi_bridge.exchange", "write": "refi_bridge.exchange", "merge": "refi_bridge.teamwork",
-         "split": "refi_bridge.teamwork"}
+         "split": "refi_bridge.teamwork", "matrix": "refi_bridge.matrices"}
+_SUBPACKAGES = ("agreement",)
 
 
 def __getattr__(name: str):
+    import importlib
+
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"refi_bridge.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'refi_bridge' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 
 
 __all__ = [
-    "__version__", "read", "write", "merge", "split",
+    "__version__", "read", "write", "merge", "split", "matrix", "agreement",
     "Project", "User", "Code", "Set", "Variable", "VariableValue", "Case", "Coding", "Note", "Link",
     "Graph", "Vertex", "Edge", "TextSource", "PictureSource", "PDFSource", "AudioSource", "VideoSource",
     "Transcript", "SyncPoint", "PlainTextSelection", "PictureSelection", "PDFSelection", "AudioSelection",

@@ -142,3 +142,147 @@ def consensus(project_path: str | os.PathLike, resolutions: str | os.PathLike, o
     say(f"wrote {output}: {result.agreed} agreed passages, {result.resolved} resolved, {result.rejected} "
         f"rejected, {len(result.unresolved)} unresolved")
     return result
+
+
+# -------------------------------------------------------------------------------------------------------
+# Matrices
+# -------------------------------------------------------------------------------------------------------
+
+# -- light fills for cells and stronger ones for headers, one pair per column group --
+GROUP_COLOURS = [("DCE6F1", "9BC2E6"), ("FCE4D6", "F4B084"), ("E2EFDA", "A9D08E"), ("FFF2CC", "FFD966"),
+                 ("EDE2F6", "C9A9E0"), ("F2F2F2", "BFBFBF")]
+
+
+def matrix_workbook(built, path: str | os.PathLike, *, title: str | None = None) -> None:
+    """Write a matrix (:class:`refi_bridge.matrices.Matrix`) as a workbook: the matrix, the quotes behind
+    every marked cell, and a long table for pivot tables."""
+    from refi_bridge.matrices import summaries
+
+    table = built.table
+    split = isinstance(table.columns, pd.MultiIndex)
+    keys = list(table.columns)
+    names = [f"{k[0]} | {k[1]}" if split else str(k) for k in keys]
+    frame = pd.DataFrame(table.values, columns=names)
+    top = [k[0] if split else k for k in keys]
+    labels = list(dict.fromkeys(top))
+    # -- per row: in how many of the columns (cases) the theme is present, split values rolled up --
+    filled = {c: [any(bool(v) and v != 0 for v, t in zip(row, top) if t == c) for row in table.itertuples(index=False)]
+              for c in labels}
+    per_row = [sum(filled[c][i] for c in labels) for i in range(len(table))]
+    _, per_column = summaries(table, built.cell)
+    frame.insert(0, "Theme", list(table.index))
+    frame["n of N"] = [f"{n} of {len(labels)}" for n in per_row]
+    totals = {"Theme": "Themes per column"}
+    totals.update({name: count for name, count in zip(names, per_column)})
+    totals["n of N"] = ""
+    frame = pd.concat([frame, pd.DataFrame([totals])], ignore_index=True)
+    groups = built.groups
+    colour_of = {g: GROUP_COLOURS[i % len(GROUP_COLOURS)] for i, g in enumerate(built.group_order)}
+    fills = {name: colour_of[groups[t]][0] for name, t in zip(names, top) if groups.get(t) in colour_of}
+    header_fills = {name: colour_of[groups[t]][1] for name, t in zip(names, top) if groups.get(t) in colour_of}
+    header_rows = []
+    if built.group_order:
+        spans, start = [], 1
+        for i in range(1, len(names) + 1):
+            if i == len(names) or groups.get(top[i]) != groups.get(top[start - 1]):
+                group = groups.get(top[start - 1])
+                spans.append((f"{built.group_variable}: {group}" if group else "", start, i,
+                              colour_of[group][1] if group in colour_of else None))
+                start = i + 1
+        header_rows.append(spans)
+    if split:
+        spans, start = [], 1
+        for i in range(1, len(names) + 1):
+            if i == len(names) or top[i] != top[start - 1]:
+                group = groups.get(top[start - 1])
+                spans.append((top[start - 1], start, i, colour_of[group][1] if group in colour_of else None))
+                start = i + 1
+        header_rows.append(spans)
+    shown = ["Theme"] + [str(k[1]) if split else str(k) for k in keys] + ["n of N"]
+
+    def cell_fill(row: int, column: str, value: object) -> str | None:
+        if row == len(frame) - 1:
+            return None
+        return fills.get(column)
+
+    who = "coders: " + ", ".join(sorted({c.coder for c in built.contributions if c.coder}, key=str.casefold))
+    counting = (f"coded by at least {built.min_coders} of the coders" if built.min_coders > 1 else "coded by any coder")
+    what = {"mark": f"{'×'} marks the columns that provided information to each theme",
+            "count": "each cell counts the codings", "sources": "each cell counts the sources",
+            "coders": "each cell names the coders who marked the theme there ("
+                       + ", ".join(f"{k} = {v}" for k, v in table.attrs.get("coders", {}).items()) + ")"}[built.cell]
+    caption = [f"{what[0].upper()}{what[1:]} ({counting}; {who}). Rows: {built.rows}; columns: {built.columns}"
+               + (f", split by {built.split_variable}" if built.split_variable else "") + "."]
+    if built.group_order:
+        caption.append(f"Columns are grouped and coloured by {built.group_variable}: "
+                       + ", ".join(f"{g} ({['blue', 'orange', 'green', 'yellow', 'purple', 'grey'][i % 6]})"
+                                   for i, g in enumerate(built.group_order)) + ".")
+    caption.append("Each row ends with the number of columns in which the theme is present; the last row counts "
+                   "the themes of each column.")
+    legend = [(f"{built.group_variable}: {g}", colour_of[g][1]) for g in built.group_order]
+    matrix_sheet = Sheet("Matrix", frame, title=title or "Representativeness table", caption=caption,
+                         header_rows=header_rows, column_fills=header_fills, cell_fill=cell_fill,
+                         legend=legend, center=[n for n in names] + ["n of N"], freeze_columns=1,
+                         autofilter=False, header_labels=shown, bold_last_row=True, fit_to_page=True,
+                         widths={"Theme": max(14, min(45, max(len(str(t)) for t in frame["Theme"]) + 2)),
+                                 **{n: 11 if split else 9 for n in names}, "n of N": 9})
+    quotes = _quotes(built)
+    data = _long(built)
+    sheets = [matrix_sheet,
+              Sheet("Quotes", quotes, title="The passages behind every marked cell",
+                    caption=["For the analysis seminar: every coded passage that puts a theme into a column."],
+                    wrap=["text"], widths={"text": 90}),
+              Sheet("Data", data, title="Long table for pivot tables",
+                    caption=["One row per coding and column; start and end are code point offsets."])]
+    target = Path(path)
+    with atomic_output(target) as temporary:
+        write_workbook(temporary, sheets)
+
+
+def _variable_columns(built) -> list[str]:
+    return sorted({k for c in built.contributions for k in c.variables}, key=str.casefold)
+
+
+def _quotes(built) -> pd.DataFrame:
+    variables = _variable_columns(built)
+    rows = []
+    for c in sorted(built.contributions, key=lambda c: (c.row, c.column, c.source, c.start or 0)):
+        row = {"theme": c.row, "column": c.column}
+        if built.split_variable:
+            row[built.split_variable] = c.split
+        row["source"] = c.source
+        for name in variables:
+            row[name] = c.variables.get(name)
+        row.update({"coder": c.coder, "code": c.code, "text": " ".join((c.text or "").split())})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["theme", "column"] + ([built.split_variable] if built.split_variable else [])
+                        + ["source"] + variables + ["coder", "code", "text"])
+
+
+def _long(built) -> pd.DataFrame:
+    variables = _variable_columns(built)
+    rows = [{"theme": c.row, "column": c.column, "split": c.split, "group": c.group, "source": c.source,
+             **{name: c.variables.get(name) for name in variables}, "coder": c.coder, "code": c.code,
+             "code_path": c.code_path, "start": c.start, "end": c.end, "text": c.text}
+            for c in built.contributions]
+    return pd.DataFrame(rows, columns=["theme", "column", "split", "group", "source", *variables, "coder", "code",
+                                       "code_path", "start", "end", "text"])
+
+
+def matrix(project_path: str | os.PathLike, output: str | os.PathLike, *, rows: str = "themes",
+           columns: str = "cases", split: str | None = None, group_by: str | None = None, cell: str = "mark",
+           min_coders: int = 1, coders: Sequence[str] | None = None, title: str | None = None,
+           progress: Progress | None = None):
+    """Build the matrix of a project file and write its workbook; returns the :class:`Matrix`."""
+    from refi_bridge.matrices import build as build_matrix
+
+    say = _quiet(progress)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RefiBridgeWarning)
+        project = read(project_path)
+    built = build_matrix(project, rows=rows, columns=columns, split=split, group_by=group_by, cell=cell,
+                         min_coders=min_coders, coders=coders)
+    matrix_workbook(built, output, title=title)
+    say(f"wrote {output}: {built.table.shape[0]} rows x {built.table.shape[1]} columns, "
+        f"{len(built.contributions)} passages behind them")
+    return built

@@ -348,3 +348,38 @@ def consensus(project: Path, resolutions: Path, output: Path, dialect: str) -> N
     if result.unresolved:
         click.echo(f"{len(result.unresolved)} disagreements have no resolution yet, e.g. {result.unresolved[0]}",
                    err=True)
+
+
+@cli.command()
+@click.argument("project", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The matrix workbook (.xlsx).")
+@click.option("--rows", default="themes", show_default=True, help="themes, codes, level:N or sets.")
+@click.option("--columns", default="cases", show_default=True,
+              help="cases, sources, variable:NAME or pattern:REGEX (e.g. 'pattern:D(\\d+)-').")
+@click.option("--split", help="Sub-columns by a source variable, e.g. variable:Perspective.")
+@click.option("--group-by", help="Order and colour columns by a variable, e.g. variable:Outcome.")
+@click.option("--cell", default="mark", show_default=True, type=click.Choice(["mark", "count", "sources", "coders"]),
+              help="What a cell shows.")
+@click.option("--min-coders", default=1, show_default=True, type=click.IntRange(1),
+              help="Count a theme for a column only when at least K coders applied it there.")
+@click.option("--coders", help="Comma-separated coders to use (e.g. consensus).")
+@click.option("--title", help="Title of the matrix sheet.")
+def matrix(project: Path, output: Path, rows: str, columns: str, split: str | None, group_by: str | None,
+           cell: str, min_coders: int, coders: str | None, title: str | None) -> None:
+    """Theme-by-case matrix (the representativeness table) as a formatted workbook.
+
+    Themes (top-level codes with their subcodes rolled up) as rows, cases as columns (a case covers all
+    its interviews), a mark where the case contributed to the theme; columns grouped and coloured by a
+    variable; 'n of N' per row and a theme count per column; a sheet of the quotes behind every mark and a
+    long table for pivot tables.
+
+    \b
+    Example:
+        refi-bridge matrix merged.qdpx -o matrix.xlsx --group-by variable:Outcome --min-coders 2
+        refi-bridge matrix merged.qdpx -o by-perspective.xlsx --split variable:Perspective --cell count
+    """
+    from refi_bridge.analysis import matrix as run
+
+    run(project, output, rows=rows, columns=columns, split=split, group_by=group_by, cell=cell,
+        min_coders=min_coders, coders=_names(coders), title=title, progress=click.echo)

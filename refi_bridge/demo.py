@@ -2,7 +2,7 @@
 
 Each step reports through a ``progress`` callback, so the command can show it as it goes. As features
 land, the pipeline grows: inspect and validate every file, split the master for the coders, merge what they
-returned, measure their agreement.
+returned, measure their agreement, build the theme-by-case matrix.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from refi_bridge.analysis import agreement
+from refi_bridge.analysis import agreement, matrix
 from refi_bridge.errors import RefiBridgeWarning
 from refi_bridge.exchange import atomic_output, read, write
 from refi_bridge.study import Study, generate
@@ -36,6 +36,7 @@ class DemoResult:
     files: dict[str, Path] = field(default_factory=dict)
     summaries: dict[str, dict] = field(default_factory=dict)
     agreement: object = None
+    matrix: object = None
 
 
 def write_study(study: Study, folder: str | os.PathLike, progress: Progress = lambda _: None) -> dict[str, Path]:
@@ -73,7 +74,7 @@ def _write(project, path: Path, dialect: str, style, progress: Progress) -> Path
     return path
 
 
-STEPS = 5
+STEPS = 6
 
 
 def run_demo(folder: str | os.PathLike = "refi-bridge-demo", *, seed: int = 2022,
@@ -119,4 +120,9 @@ def run_demo(folder: str | os.PathLike = "refi-bridge-demo", *, seed: int = 2022
     overall = report.overall.set_index("measure")["value"]
     progress(f"    |u-alpha over all codes {overall['|u-alpha, all codes pooled']:.3f}; median per code "
              f"{overall['median |u-alpha per code']:.3f}; {len(report.disagreements)} disagreements to discuss")
+    progress(f"6/{STEPS} the representativeness table: themes x dyads, grouped by outcome")
+    built = matrix(outcome.output, folder / "matrix.xlsx", group_by="variable:Outcome", min_coders=2,
+                   title="Representativeness table (demo study)", progress=indent)
+    result.files["matrix"] = folder / "matrix.xlsx"
+    result.matrix = built
     return result

@@ -51,6 +51,9 @@ class Sheet:
     autofilter: bool = True
     footer: Sequence[str] = ()
     number_formats: Mapping[str, str] = field(default_factory=dict)
+    header_labels: Sequence[str] | None = None
+    bold_last_row: bool = False
+    fit_to_page: bool = False   # print (and convert to PDF) landscape, one page wide
 
 
 def clean(value: object) -> object:
@@ -109,7 +112,13 @@ def _write_sheet(ws, sheet: Sheet) -> None:
         ws.cell(row=row, column=1, value=clean(sheet.title)).font = Font(bold=True, size=14)
         row += 1
     for line in sheet.caption:
-        ws.cell(row=row, column=1, value=clean(line)).font = Font(italic=True, color="404040")
+        cell = ws.cell(row=row, column=1, value=clean(line))
+        cell.font = Font(italic=True, color="404040")
+        if sheet.fit_to_page and len(columns) > 1:
+            # -- a caption as wide as the table, wrapped, instead of one line running off the page --
+            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=len(columns))
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            ws.row_dimensions[row].height = 15 * max(1, math.ceil(len(line) / max(40, 9 * len(columns))))
         row += 1
     if sheet.title or sheet.caption:
         row += 1
@@ -126,8 +135,9 @@ def _write_sheet(ws, sheet: Sheet) -> None:
                 ws.merge_cells(start_row=row, start_column=first + 1, end_row=row, end_column=last + 1)
         row += 1
     header_row = row
+    shown = list(sheet.header_labels) if sheet.header_labels is not None else columns
     for col, name in enumerate(columns, start=1):
-        cell = ws.cell(row=row, column=col, value=clean(name))
+        cell = ws.cell(row=row, column=col, value=clean(shown[col - 1]))
         cell.font = Font(bold=True)
         cell.border = BORDER
         cell.alignment = Alignment(horizontal="center" if name in sheet.center else "left",
@@ -152,6 +162,8 @@ def _write_sheet(ws, sheet: Sheet) -> None:
                 cell.fill = _fill(fill)
             elif column_fills.get(name) is not None:
                 cell.fill = column_fills[name]
+            if sheet.bold_last_row and r == len(frame) - 1:
+                cell.font = Font(bold=True)
     last_row = row
     for line in sheet.footer:
         row += 1
@@ -166,13 +178,19 @@ def _write_sheet(ws, sheet: Sheet) -> None:
             if colour:
                 cell.fill = _fill(colour)
     ws.freeze_panes = ws.cell(row=header_row + 1, column=sheet.freeze_columns + 1)
+    if sheet.fit_to_page:
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
     if sheet.autofilter and len(frame) and columns:
         ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(columns))}{last_row}"
     for col, name in enumerate(columns, start=1):
         width = sheet.widths.get(name)
         if width is None:
+            label = str(shown[col - 1])
             sample = [len(str(v)) for v in frame.iloc[:300, col - 1].tolist() if clean(v) is not None]
-            longest = max([len(name)] + sample) if sample else len(name)
+            longest = max([len(label)] + sample) if sample else len(label)
             width = min(sheet.max_width, max(6, longest + 2))
         ws.column_dimensions[get_column_letter(col)].width = width
 

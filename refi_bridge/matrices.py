@@ -1,0 +1,375 @@
+"""Theme-by-case matrices: which cases (dyads, participants) contributed to which themes.
+
+The "representativeness table" of a qualitative paper — themes as rows, cases as columns, a mark where the
+case contributed to the theme — is what no QDA tool exports: their matrices count codings per document,
+cannot roll several interviews up to one case, and neither group nor colour columns. :func:`matrix` builds
+it from any REFI-QDA project as a DataFrame; :mod:`refi_bridge.analysis` lays it out as a workbook.
+
+Rows: ``themes`` (top-level codes with their descendants rolled up), ``codes`` (every code), ``level:N``
+(codes at depth N, rolled up), ``sets`` (code sets as themes). Columns: ``cases`` (a case covers its
+sources and selections), ``sources``, ``variable:NAME`` (values of a source or case variable),
+``pattern:REGEX`` (a regular expression on source names, for exports that lost their cases; the first
+group names the column). Cells: ``mark``, ``count`` (codings), ``sources``, ``coders`` (their initials; ``frame.attrs["coders"]`` says
+whose).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from refi_bridge.errors import RefiBridgeError
+from refi_bridge.merging import name_key
+from refi_bridge.model import TOOL_USERS, PlainTextSelection, Project, coder_of, guid_key
+
+MARK = "×"
+CELLS = ("mark", "count", "sources", "coders")
+
+
+class MatrixError(RefiBridgeError, ValueError):
+    """A matrix cannot be built as asked (no cases, an unknown variable, a bad pattern...)."""
+
+
+@dataclass
+class Contribution:
+    """One coding that puts a theme into a column: everything the quotes and data sheets show."""
+
+    row: str
+    column: str
+    split: str | None
+    group: str | None
+    source: str
+    source_guid: str
+    coder: str | None
+    code: str
+    code_path: str
+    start: int | None
+    end: int | None
+    text: str | None
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Matrix:
+    """A matrix and what it was built from: the cell table and every contribution behind it."""
+
+    table: pd.DataFrame
+    contributions: list[Contribution]
+    rows: str
+    columns: str
+    cell: str
+    groups: dict[str, str | None]          # column label -> group
+    group_order: list[str]
+    group_variable: str | None
+    split_variable: str | None
+    min_coders: int
+    coders: list[str] | None
+
+
+def _variable(project: Project, spec: str, what: str) -> tuple[str, str]:
+    if not spec.startswith("variable:"):
+        raise MatrixError(f"{what} takes variable:NAME; got {spec!r}")
+    name = spec[len("variable:"):].strip()
+    for variable in project.variables:
+        if name_key(variable.name) == name_key(name):
+            return variable.guid, variable.name
+    names = ", ".join(v.name for v in project.variables) or "none"
+    raise MatrixError(f"no variable {name!r} in the project; its variables are {names}")
+
+
+def _values(items, variable_guid: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        for value in item.variable_values:
+            if guid_key(value.variable_guid) == guid_key(variable_guid) and value.value is not None:
+                out[guid_key(item.guid)] = value.value
+    return out
+
+
+def _rows(project: Project, spec: str) -> list[tuple[str, set[str]]]:
+    """Row labels with the code GUID keys each rolls up."""
+    def subtree(code) -> set[str]:
+        return {guid_key(c.guid) for c, _ in code.walk()}
+
+    if spec == "themes":
+        return [(code.name, subtree(code)) for code in project.codes]
+    if spec == "codes":
+        return [(" > ".join(path), {guid_key(code.guid)}) for code, path in project.iter_codes()]
+    if spec.startswith("level:"):
+        try:
+            depth = int(spec[len("level:"):])
+        except ValueError:
+            raise MatrixError(f"--rows level:N takes a number; got {spec!r}") from None
+        if depth < 1:
+            raise MatrixError("--rows level:N counts from 1 (the top-level codes)")
+        return [(" > ".join(path), subtree(code)) for code, path in project.iter_codes() if len(path) == depth]
+    if spec == "sets":
+        codes = project.codes_by_guid()
+        out = []
+        for group in project.sets:
+            members: set[str] = set()
+            for member in group.member_codes:
+                code = codes.get(guid_key(member))
+                if code is not None:
+                    members |= subtree(code)
+            if members:
+                out.append((group.name, members))
+        if not out:
+            raise MatrixError("--rows sets: the project has no sets of codes")
+        return out
+    raise MatrixError(f"--rows takes themes, codes, level:N or sets; got {spec!r}")
+
+
+def _columns(project: Project, spec: str) -> list[tuple[str, set[str], set[str], str | None]]:
+    """Columns as (label, source GUID keys, selection GUID keys, case GUID key or None)."""
+    if spec == "cases":
+        if not project.cases:
+            raise MatrixError("the project has no cases; use --columns sources, variable:NAME or "
+                              "pattern:REGEX (e.g. pattern:D(\\d+)-)")
+        return [(case.name or case.guid, {guid_key(r) for r in case.source_refs},
+                 {guid_key(r) for r in case.selection_refs}, guid_key(case.guid)) for case in project.cases]
+    if spec == "sources":
+        return [(source.label, {guid_key(source.guid)}, set(), None) for source in project.sources]
+    if spec.startswith("variable:"):
+        guid, name = _variable(project, spec, "--columns")
+        values = _values(project.sources, guid)
+        by_value: dict[str, set[str]] = defaultdict(set)
+        for source in project.sources:
+            value = values.get(guid_key(source.guid))
+            if value is not None:
+                by_value[value].add(guid_key(source.guid))
+        if not by_value:
+            # -- a case variable: the sources of the cases with each value --
+            case_values = _values(project.cases, guid)
+            for case in project.cases:
+                value = case_values.get(guid_key(case.guid))
+                if value is not None:
+                    by_value[value] |= {guid_key(r) for r in case.source_refs}
+        if not by_value:
+            raise MatrixError(f"no source or case has a value of {name!r}")
+        return [(value, sources, set(), None) for value, sources in sorted(by_value.items(), key=lambda i: _natural(i[0]))]
+    if spec.startswith("pattern:"):
+        try:
+            pattern = re.compile(spec[len("pattern:"):])
+        except re.error as error:
+            raise MatrixError(f"--columns {spec!r}: not a regular expression ({error})") from None
+        by_label: dict[str, set[str]] = {}
+        for source in project.sources:
+            found = pattern.search(source.label)
+            if found:
+                label = found.group(1) if pattern.groups else found.group(0)
+                by_label.setdefault(label, set()).add(guid_key(source.guid))
+        if not by_label:
+            raise MatrixError(f"no source name matches {spec[len('pattern:'):]!r}")
+        return [(label, sources, set(), None) for label, sources in sorted(by_label.items(), key=lambda i: _natural(i[0]))]
+    raise MatrixError(f"--columns takes cases, sources, variable:NAME or pattern:REGEX; got {spec!r}")
+
+
+def _natural(text: str) -> list:
+    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", text)]
+
+
+def matrix(project: Project, *, rows: str = "themes", columns: str = "cases", split: str | None = None,
+           group_by: str | None = None, cell: str = "mark", min_coders: int = 1,
+           coders: Sequence[str] | None = None) -> pd.DataFrame:
+    """The theme-by-case matrix of a project as a DataFrame (rows x columns, or x split values).
+
+    ``min_coders`` counts a theme for a column only when at least that many coders applied it there;
+    ``coders`` restricts to some coders (``["consensus"]`` for the consensus layer). Column groups
+    (``group_by="variable:Outcome"``) are in ``frame.attrs["groups"]``. See :func:`build` for everything
+    behind the cells.
+    """
+    return build(project, rows=rows, columns=columns, split=split, group_by=group_by, cell=cell,
+                 min_coders=min_coders, coders=coders).table
+
+
+def build(project: Project, *, rows: str = "themes", columns: str = "cases", split: str | None = None,
+          group_by: str | None = None, cell: str = "mark", min_coders: int = 1,
+          coders: Sequence[str] | None = None) -> Matrix:
+    """The matrix with its contributions (the passages behind every cell) and its column groups."""
+    if cell not in CELLS:
+        raise MatrixError(f"--cell takes {', '.join(CELLS)}; got {cell!r}")
+    if min_coders < 1:
+        raise MatrixError("--min-coders must be 1 or more")
+    row_defs = _rows(project, rows)
+    column_defs = _columns(project, columns)
+    users = project.users_by_guid()
+    known = _coders(project, users)
+    wanted = None
+    if coders:
+        missing = [c for c in coders if name_key(c) not in known]
+        if missing:
+            raise MatrixError(f"no codings by {', '.join(missing)}; the project's coders are "
+                              f"{', '.join(sorted(known.values())) or 'none'}")
+        wanted = {name_key(c) for c in coders}
+    split_values: dict[str, str] = {}
+    split_name = None
+    if split is not None:
+        guid, split_name = _variable(project, split, "--split")
+        split_values = _values(project.sources, guid)
+    groups, group_name, group_order = _groups(project, group_by, column_defs, columns)
+    variables = {guid_key(v.guid): v.name for v in project.variables}
+    source_values = {guid_key(s.guid): {variables.get(guid_key(v.variable_guid), "?"): v.value
+                                        for v in s.variable_values} for s in project.sources}
+    code_paths = project.code_paths()
+    row_of: dict[str, list[str]] = defaultdict(list)
+    for label, keys in row_defs:
+        for key in keys:
+            row_of[key].append(label)
+    columns_of_source: dict[str, list[str]] = defaultdict(list)
+    columns_of_selection: dict[str, list[str]] = defaultdict(list)
+    for label, sources, selections, _ in column_defs:
+        for key in sources:
+            columns_of_source[key].append(label)
+        for key in selections:
+            columns_of_selection[key].append(label)
+    contributions: list[Contribution] = []
+    for record in project.iter_codings():
+        guid = coder_of(record)
+        if guid is not None and guid_key(guid) in TOOL_USERS:
+            guid = None
+        user = users.get(guid_key(guid)) if guid else None
+        coder = (user.name if user and user.name else guid) if guid else None
+        if wanted is not None and name_key(coder) not in wanted:
+            continue
+        code_key = guid_key(record.coding.code_guid)
+        labels = row_of.get(code_key)
+        if not labels:
+            continue
+        source_key = guid_key(record.source.guid)
+        targets = list(columns_of_source.get(source_key, ()))
+        if record.selection is not None:
+            targets += [c for c in columns_of_selection.get(guid_key(record.selection.guid), ()) if c not in targets]
+        if not targets:
+            continue
+        start = end = text = None
+        if isinstance(record.selection, PlainTextSelection):
+            start, end = record.selection.start, record.selection.end
+            owner = getattr(record.owner, "text", None)
+            text = owner[start:end] if owner is not None else None
+        path = code_paths.get(code_key, ())
+        for row in labels:
+            for column in targets:
+                contributions.append(Contribution(
+                    row=row, column=column, split=split_values.get(source_key) if split else None,
+                    group=groups.get(column), source=record.source.label, source_guid=record.source.guid,
+                    coder=coder, code=path[-1] if path else code_key, code_path=" > ".join(path), start=start,
+                    end=end, text=text, variables=source_values.get(source_key, {})))
+    table = _table(row_defs, column_defs, groups, group_order, contributions, cell, min_coders,
+                   sorted({v for v in split_values.values()}, key=_natural) if split else None)
+    table.attrs["groups"] = {c: groups.get(c) for c in dict.fromkeys(label for label, *_ in column_defs)}
+    table.attrs["group_variable"] = group_name
+    table.attrs["split_variable"] = split_name
+    # -- keep only the contributions that made a cell count (min_coders) --
+    counted = _counted(contributions, min_coders)
+    kept = [c for c in contributions if (c.row, c.column, c.split) in counted]
+    return Matrix(table, kept, rows, columns, cell, groups, group_order, group_name, split_name, min_coders,
+                  list(coders) if coders else None)
+
+
+def _coders(project: Project, users) -> dict[str, str]:
+    out = {}
+    for record in project.iter_codings():
+        guid = coder_of(record)
+        if guid is None or guid_key(guid) in TOOL_USERS:
+            continue
+        user = users.get(guid_key(guid))
+        name = user.name if user and user.name else guid
+        out[name_key(name)] = name
+    return out
+
+
+def _groups(project: Project, group_by: str | None, column_defs, columns: str):
+    if group_by is None:
+        return {}, None, []
+    guid, name = _variable(project, group_by, "--group-by")
+    by_case = _values(project.cases, guid)
+    by_source = _values(project.sources, guid)
+    groups: dict[str, str | None] = {}
+    for label, sources, _, case in column_defs:
+        value = by_case.get(case) if case else None
+        if value is None:
+            found = {by_source[s] for s in sources if s in by_source}
+            if not found and columns != "cases":
+                found = {by_case[guid_key(c.guid)] for c in project.cases
+                         if guid_key(c.guid) in by_case and {guid_key(r) for r in c.source_refs} & sources}
+            value = found.pop() if len(found) == 1 else ("mixed" if found else None)
+        groups[label] = value
+    order = list(dict.fromkeys(v for v in groups.values() if v is not None))
+    if not order:
+        raise MatrixError(f"no column has a value of {name!r} to group by")
+    return groups, name, order
+
+
+def _counted(contributions: list[Contribution], min_coders: int) -> set[tuple]:
+    coders: dict[tuple, set] = defaultdict(set)
+    for c in contributions:
+        coders[(c.row, c.column, c.split)].add(name_key(c.coder) if c.coder else None)
+    return {key for key, who in coders.items() if len(who) >= min_coders}
+
+
+def _table(row_defs, column_defs, groups, group_order, contributions, cell, min_coders, split_values) -> pd.DataFrame:
+    counted = _counted(contributions, min_coders)
+    labels = list(dict.fromkeys(label for label, *_ in column_defs))
+    if group_order:
+        rank = {g: i for i, g in enumerate(group_order)}
+        labels.sort(key=lambda c: (rank.get(groups.get(c), len(rank)),))  # stable: original order in a group
+    keys = [(c, v) for c in labels for v in split_values] if split_values else [(c, None) for c in labels]
+    cells: dict[tuple, list[Contribution]] = defaultdict(list)
+    for c in contributions:
+        if (c.row, c.column, c.split) in counted:
+            cells[(c.row, c.column, c.split)].append(c)
+    short = initials([c.coder for c in contributions if c.coder])
+    data = []
+    for row, _ in row_defs:
+        values = []
+        for column, value in keys:
+            found = cells.get((row, column, value), [])
+            values.append(_cell(found, cell, short))
+        data.append(values)
+    index = pd.Index([row for row, _ in row_defs], name="theme")
+    if split_values:
+        columns = pd.MultiIndex.from_tuples(keys, names=["column", "split"])
+    else:
+        columns = pd.Index(labels, name="column")
+    frame = pd.DataFrame(data, index=index, columns=columns)
+    frame.attrs["coders"] = {label: name for name, label in short.items()}
+    return frame
+
+
+def _cell(found: list[Contribution], cell: str, initials: dict[str, str]):
+    if cell == "mark":
+        return MARK if found else ""
+    if cell == "count":
+        return len(found)
+    if cell == "sources":
+        return len({c.source_guid for c in found})
+    return " ".join(sorted({initials.get(c.coder or "", "?") for c in found}))
+
+
+def initials(names: Sequence[str]) -> dict[str, str]:
+    """Short, distinct labels for coders: "Ingrid Halvorsen" -> "IH" (longer where two would clash)."""
+    out: dict[str, str] = {}
+    for name in sorted(set(names), key=str.casefold):
+        words = name.split() or [name]
+        label = "".join(w[0] for w in words).upper()
+        extra = 1
+        while label in out.values():
+            extra += 1
+            label = "".join(w[:extra] for w in words)
+        out[name] = label
+    return out
+
+
+def summaries(frame: pd.DataFrame, cell: str) -> tuple[list[int], list[int]]:
+    """Per row, the number of columns with something in them; per column, the number of rows."""
+    def filled(value) -> bool:
+        return bool(value) and value != 0
+
+    per_row = [sum(1 for v in row if filled(v)) for row in frame.itertuples(index=False)]
+    per_column = [sum(1 for v in frame.iloc[:, i] if filled(v)) for i in range(frame.shape[1])]
+    return per_row, per_column
