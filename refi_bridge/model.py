@@ -31,7 +31,7 @@ __all__ = [
     "VideoSelection", "TranscriptSelection", "SyncPoint", "Transcript",
     "Source", "TextSource", "PictureSource", "PDFSource", "AudioSource", "VideoSource", "Note",
     "Link", "Vertex", "Edge", "Graph", "Project", "ReadInfo", "CodingRecord",
-    "guid_key", "new_guid", "coder_of", "coder_name", "VARIABLE_TYPES", "TOOL_USERS",
+    "guid_key", "new_guid", "map_guids", "coder_of", "coder_name", "VARIABLE_TYPES", "TOOL_USERS",
 ]
 
 VARIABLE_TYPES = ("Text", "Boolean", "Integer", "Float", "Date", "DateTime")
@@ -601,6 +601,42 @@ def internal_files(obj: Any) -> list[str]:
         if value and value.lower().startswith("internal://"):
             names.append(value[len("internal://"):].lstrip("/"))
     return names
+
+
+_GUID_FIELDS = frozenset({"guid", "code_guid", "creating_user", "modifying_user", "variable_guid", "origin_guid",
+                          "target_guid", "represented_guid", "source_vertex", "target_vertex", "from_sync_point",
+                          "to_sync_point"})
+_GUID_LISTS = frozenset({"note_refs", "code_refs", "source_refs", "selection_refs", "member_codes",
+                         "member_sources", "member_notes"})
+
+
+def map_guids(project: Project, change: Any) -> Project:
+    """The same project with ``change(guid)`` applied to every GUID and every reference to one.
+
+    A text file named after its source's GUID (``internal://<GUID>.txt``) is renamed along. Used to write
+    GUIDs as a tool does (ATLAS.ti's upper case) or to mint new ones as a tool's re-export does.
+    """
+    from dataclasses import fields, is_dataclass, replace
+
+    def walk(value):
+        if isinstance(value, tuple):
+            return tuple(walk(v) for v in value)
+        if not is_dataclass(value) or isinstance(value, ReadInfo):
+            return value
+        changes = {}
+        for f in fields(value):
+            item = getattr(value, f.name)
+            if f.name in _GUID_FIELDS and isinstance(item, str):
+                changes[f.name] = change(item)
+            elif f.name in _GUID_LISTS:
+                changes[f.name] = tuple(change(g) for g in item)
+            elif f.name == "plain_text_path" and isinstance(item, str) and value.guid in item:
+                changes[f.name] = item.replace(value.guid, change(value.guid))
+            elif isinstance(item, tuple) or is_dataclass(item):
+                changes[f.name] = walk(item)
+        return replace(value, **changes)
+
+    return walk(project)
 
 
 def coder_of(record: CodingRecord) -> str | None:

@@ -31,6 +31,7 @@ from refi_bridge.model import (
     User,
     Variable,
     VariableValue,
+    map_guids,
 )
 
 POSITIVE = (1, 2, 3, 5, 6, 10, 12)
@@ -499,30 +500,4 @@ def _coder_file(spec: CoderSpec, transcripts: list[_Transcript], mine, guid: _Gu
 
 def upper_case_guids(project: Project) -> Project:
     """The same project with every GUID in upper case, as ATLAS.ti and MAXQDA write them."""
-    from dataclasses import fields, is_dataclass
-
-    guid_fields = {"guid", "code_guid", "creating_user", "modifying_user", "variable_guid", "origin_guid",
-                   "target_guid", "represented_guid", "source_vertex", "target_vertex", "from_sync_point",
-                   "to_sync_point"}
-    list_fields = {"note_refs", "code_refs", "source_refs", "selection_refs", "member_codes", "member_sources",
-                   "member_notes"}
-
-    def walk(value):
-        if isinstance(value, tuple):
-            return tuple(walk(v) for v in value)
-        if not is_dataclass(value):
-            return value
-        changes = {}
-        for f in fields(value):
-            item = getattr(value, f.name)
-            if f.name in guid_fields and isinstance(item, str):
-                changes[f.name] = item.upper()
-            elif f.name in list_fields:
-                changes[f.name] = tuple(g.upper() for g in item)
-            elif f.name == "plain_text_path" and isinstance(item, str):
-                changes[f.name] = item.replace(value.guid, value.guid.upper())
-            elif isinstance(item, tuple) or is_dataclass(item):
-                changes[f.name] = walk(item)
-        return replace(value, **changes)
-
-    return walk(project)
+    return map_guids(project, str.upper)

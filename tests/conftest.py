@@ -11,8 +11,22 @@ from click.testing import CliRunner
 from lxml import etree
 
 ROOT = Path(__file__).resolve().parent.parent
-# -- ../shared holds the corpus of real exports and the official XSDs (read-only, never copied here) --
-SHARED = Path(os.environ.get("REFI_BRIDGE_SHARED", ROOT.parent / "shared"))
+
+
+def _shared() -> Path:
+    """../shared holds the corpus of real exports and the official XSDs (read-only, never copied here).
+
+    A checkout sits next to it; a clone made elsewhere finds it through REFI_BRIDGE_SHARED or the
+    workplace's fixed location.
+    """
+    candidates = [os.environ.get("REFI_BRIDGE_SHARED"), ROOT.parent / "shared", "/work/shared"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "refi" / "corpus").is_dir():
+            return Path(candidate)
+    return ROOT.parent / "shared"
+
+
+SHARED = _shared()
 REFI = SHARED / "refi"
 CORPUS = REFI / "corpus"
 OFFICIAL = REFI / "schemas"

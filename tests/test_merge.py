@@ -8,7 +8,7 @@ import random
 import uuid
 import warnings
 from collections import Counter
-from dataclasses import fields, is_dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -31,6 +31,7 @@ from refi_bridge.model import (
     coder_name,
     coder_of,
     guid_key,
+    map_guids,
 )
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dyad-study"
@@ -70,36 +71,12 @@ def remap_guids(project, rng: random.Random):
     table: dict[str, str] = {}
 
     def new(guid):
-        if guid is None:
-            return None
         key = guid_key(guid)
         if key not in table:
             table[key] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         return table[key]
 
-    guid_fields = {"guid", "code_guid", "creating_user", "modifying_user", "variable_guid"}
-    list_fields = {"note_refs", "code_refs", "source_refs", "selection_refs", "member_codes", "member_sources",
-                   "member_notes"}
-
-    def walk(value):
-        if isinstance(value, tuple):
-            return tuple(walk(v) for v in value)
-        if not is_dataclass(value):
-            return value
-        changes = {}
-        for f in fields(value):
-            item = getattr(value, f.name)
-            if f.name in guid_fields and isinstance(item, str):
-                changes[f.name] = new(item)
-            elif f.name in list_fields:
-                changes[f.name] = tuple(new(g) for g in item)
-            elif f.name == "plain_text_path" and isinstance(item, str):
-                changes[f.name] = f"internal://{new(value.guid)}.txt"
-            elif isinstance(item, tuple) or (is_dataclass(item) and f.name != "read_info"):
-                changes[f.name] = walk(item)
-        return replace(value, **changes)
-
-    return walk(project)
+    return map_guids(project, new)
 
 
 def crlf(source: TextSource) -> TextSource:
