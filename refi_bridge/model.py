@@ -69,9 +69,10 @@ class Foreign:
 
     attributes: tuple[tuple[str, str], ...] = ()
     elements: tuple[str, ...] = ()
+    namespaces: tuple[tuple[str, str], ...] = ()  # on the project: (prefix, URI) of foreign namespaces
 
     def __bool__(self) -> bool:
-        return bool(self.attributes or self.elements)
+        return bool(self.attributes or self.elements or self.namespaces)
 
 
 @_model

@@ -296,6 +296,7 @@ class _Reader:
         self._texts: dict[str, tuple[str | None, bool, str | None]] = {}
         self.unresolved = 0
         self.unconverted = False
+        self.saw_foreign = False
         self.fixes: list[str] = []
         self.t = _Tags(namespace)
         self.doc_kind = "qde"
@@ -335,6 +336,7 @@ class _Reader:
             extra = tuple((k, v) for k, v in attrib.items() if k not in known and k not in _ROOT_HINTS)
             if extra:
                 foreign = Foreign(attributes=extra)
+                self.saw_foreign = True
         return values, foreign
 
     def missing(self, el: etree._Element, attribute: str) -> None:
@@ -366,7 +368,9 @@ class _Reader:
     def foreign_child(self, child: etree._Element, collected: list[str]) -> None:
         if not isinstance(child.tag, str):
             return  # processing instructions
-        collected.append(etree.tostring(child, encoding="unicode", with_tail=False))
+        self.saw_foreign = True
+        # -- exclusive canonical form: the same element reads the same wherever its namespaces were declared --
+        collected.append(etree.tostring(child, method="c14n", exclusive=True, with_comments=False).decode("utf-8"))
 
     @staticmethod
     def merge_foreign(attrs: Foreign | None, elements: list[str]) -> Foreign | None:
@@ -439,6 +443,14 @@ class _Reader:
         info.dialect = pi.get("dialect") if pi else None
         info.warnings = self.warnings
         info.fixes = self.fixes
+        if self.saw_foreign:
+            # -- keep the prefixes of vendor namespaces, so that their content is written back as it came --
+            declared = tuple(sorted((prefix, uri) for prefix, uri in root.nsmap.items()
+                                    if prefix and not uri.startswith(NS_PREFIX) and uri != XSI))
+            if declared:
+                current = project.foreign or Foreign()
+                object.__setattr__(project, "foreign", Foreign(attributes=current.attributes,
+                                                               elements=current.elements, namespaces=declared))
         object.__setattr__(project, "read_info", info)
         return project
 
@@ -541,6 +553,7 @@ class _Reader:
         codes: tuple = ()
         sets: tuple = ()
         attrs = tuple((k, v) for k, v in root.attrib.items() if k != "origin" and k not in _ROOT_HINTS)
+        self.saw_foreign = self.saw_foreign or bool(attrs)
         for child in root:
             if child.tag == t.Codes:
                 codes = tuple(self.code(el) for el in self.items(child, t.Code))
@@ -988,10 +1001,26 @@ class _Writer:
         self.unit = unit
         self.bom = bom
         self.texts: dict[str, bytes] = {}
+        self.fragments: list[str] = []
+
+    def nsmap(self, project: Project) -> dict:
+        namespaces = {None: self.ns, "xsi": XSI}
+        if project.foreign is not None:
+            for prefix, uri in project.foreign.namespaces:
+                namespaces.setdefault(prefix, uri)
+        return namespaces
 
     def finish(self, root: etree._Element, project: Project, dialect: str, unit: str | None,
                instruction: bool = True) -> bytes:
-        body = etree.tostring(root, encoding="utf-8", pretty_print=True)
+        # -- indent our own elements, then put vendor elements in exactly as they came --
+        etree.indent(root, space="  ")
+        for placeholder in list(root.iter(etree.ProcessingInstruction)):
+            if placeholder.target != "refi-bridge-foreign":
+                continue
+            fragment = etree.fromstring(self.fragments[int(placeholder.text)], PARSER)
+            fragment.tail = placeholder.tail
+            placeholder.getparent().replace(placeholder, fragment)
+        body = etree.tostring(root, encoding="utf-8") + b"\n"
         if not instruction:
             return b'<?xml version="1.0" encoding="utf-8"?>\n' + body
         pairs = [("version", __version__), ("dialect", dialect)]
@@ -1022,7 +1051,8 @@ class _Writer:
         foreign = getattr(obj, "foreign", None)
         if foreign and foreign.elements:
             for fragment in foreign.elements:
-                el.append(etree.fromstring(fragment, PARSER))
+                el.append(etree.ProcessingInstruction("refi-bridge-foreign", str(len(self.fragments))))
+                self.fragments.append(fragment)
 
     def text_element(self, parent: etree._Element, name: str, text: str | None) -> None:
         if text is not None:
@@ -1038,7 +1068,7 @@ class _Writer:
     def project(self, project: Project, origin: str | None) -> etree._Element:
         attrib = self.attrs(project, "Project")
         attrib["origin"] = origin or f"refi_bridge {__version__}"
-        root = etree.Element(self.q + "Project", nsmap={None: self.ns, "xsi": XSI})
+        root = etree.Element(self.q + "Project", nsmap=self.nsmap(project))
         root.set(f"{{{XSI}}}schemaLocation", f"{self.ns} {SCHEMA_LOCATION[self.ns]}")
         for key, value in attrib.items():
             root.set(key, value)
@@ -1093,7 +1123,7 @@ class _Writer:
         return root
 
     def codebook(self, project: Project, origin: str | None) -> etree._Element:
-        root = etree.Element(self.q + "CodeBook", nsmap={None: self.ns, "xsi": XSI})
+        root = etree.Element(self.q + "CodeBook", nsmap=self.nsmap(project))
         root.set(f"{{{XSI}}}schemaLocation", f"{self.ns} {SCHEMA_LOCATION[self.ns]}")
         root.set("origin", origin or f"refi_bridge {__version__}")
         if project.foreign:
