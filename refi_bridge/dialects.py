@@ -14,13 +14,12 @@ from refi_bridge.errors import DialectError
 from refi_bridge.model import (
     Code,
     Coding,
-    CodingRecord,
     Note,
     PlainTextSelection,
     Project,
     Selection,
     TextSource,
-    coder_of,
+    coder_of_coding,
     guid_key,
 )
 from refi_bridge.positions import CODEPOINT, UTF16
@@ -109,7 +108,7 @@ def split_selections(project: Project, per: str) -> Project:
         else:
             by_coder: dict[str, list[Coding]] = defaultdict(list)
             for coding in selection.codings:
-                by_coder[coder_of(CodingRecord(None, selection, coding)) or ""].append(coding)  # type: ignore[arg-type]
+                by_coder[coder_of_coding(coding, selection) or ""].append(coding)
             groups = list(by_coder.values())
         if len(groups) <= 1 and per == "coding":
             return [selection]
@@ -118,7 +117,7 @@ def split_selections(project: Project, per: str) -> Project:
             guid = selection.guid if index == 0 else _derived_guid(selection.guid, codings[0].guid)
             changes: dict = {"guid": guid, "codings": tuple(codings)}
             if per == "coder" and codings:
-                coder = coder_of(CodingRecord(None, selection, codings[0]))  # type: ignore[arg-type]
+                coder = coder_of_coding(codings[0], selection)
                 if coder:
                     changes["creating_user"] = coder
             if index > 0:

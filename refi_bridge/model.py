@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -31,7 +31,7 @@ __all__ = [
     "VideoSelection", "TranscriptSelection", "SyncPoint", "Transcript",
     "Source", "TextSource", "PictureSource", "PDFSource", "AudioSource", "VideoSource", "Note",
     "Link", "Vertex", "Edge", "Graph", "Project", "ReadInfo", "CodingRecord",
-    "guid_key", "new_guid", "map_guids", "coder_of", "coder_name", "VARIABLE_TYPES", "TOOL_USERS",
+    "guid_key", "new_guid", "map_guids", "coder_of", "coder_of_coding", "coder_name", "VARIABLE_TYPES", "TOOL_USERS",
 ]
 
 VARIABLE_TYPES = ("Text", "Boolean", "Integer", "Float", "Date", "DateTime")
@@ -456,9 +456,9 @@ class ReadInfo:
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class CodingRecord:
-    """One coding with everything around it, as :meth:`Project.iter_codings` yields it."""
+class CodingRecord(NamedTuple):
+    """One coding with everything around it, as :meth:`Project.iter_codings` yields it (a tuple: cheap to
+    make by the hundred thousand)."""
 
     source: Source
     selection: Selection | None
@@ -646,10 +646,15 @@ def coder_of(record: CodingRecord) -> str | None:
     NVivo stamps selections and codings with different users (the selection's creator is often not the
     coder); the coding's own attribute is the more specific statement, so it wins.
     """
-    if record.coding.creating_user:
-        return record.coding.creating_user
-    if record.selection is not None and record.selection.creating_user:
-        return record.selection.creating_user
+    return coder_of_coding(record.coding, record.selection)
+
+
+def coder_of_coding(coding: Coding, selection: Selection | None = None) -> str | None:
+    """:func:`coder_of` for a coding and the selection it sits on."""
+    if coding.creating_user:
+        return coding.creating_user
+    if selection is not None and selection.creating_user:
+        return selection.creating_user
     return None
 
 

@@ -184,8 +184,7 @@ def test_qualcoder_dialect_writes_what_qualcoder_imports(tmp_path):
     again = read_quietly(out)
     users = again.users_by_guid()
     for _, selection, _ in again.iter_selections():
-        coders = {refi_bridge.model.coder_of(refi_bridge.model.CodingRecord(None, selection, c))
-                  for c in selection.codings}
+        coders = {refi_bridge.model.coder_of_coding(c, selection) for c in selection.codings}
         assert coders == {selection.creating_user} or not coders  # QualCoder credits the selection's creator
     names = [code.name.casefold() for code, _ in again.iter_codes()]
     assert len(names) == len(set(names))  # QualCoder merges codes of equal name

@@ -27,7 +27,7 @@ from refi_bridge.agreement.disagreements import agreed
 from refi_bridge.agreement.spans import CONSENSUS, collect, unite_spans
 from refi_bridge.errors import AgreementError
 from refi_bridge.merging import name_key
-from refi_bridge.model import Coding, PlainTextSelection, Project, TextSource, User, coder_of, guid_key
+from refi_bridge.model import Coding, PlainTextSelection, Project, TextSource, User, coder_of_coding, guid_key
 
 REJECT = {"none", "no", "reject", "rejected", "drop", "delete", "-", "—", "nothing"}
 UNION = {"union", "all", "any", "everything"}
@@ -141,8 +141,7 @@ def _with_layer(project: Project, wanted: dict, codes: Mapping) -> Project:
         # -- a new consensus replaces the old one --
         kept = []
         for selection in source.selections:
-            rest = tuple(c for c in selection.codings
-                         if guid_key(coder_of_selection(selection, c)) != mine)
+            rest = tuple(c for c in selection.codings if guid_key(coder_of_coding(c, selection)) != mine)
             if rest or not selection.codings:
                 kept.append(replace(selection, codings=rest) if len(rest) != len(selection.codings) else selection)
         key = guid_key(source.guid)
@@ -157,9 +156,3 @@ def _with_layer(project: Project, wanted: dict, codes: Mapping) -> Project:
                                     creating_user=consensus.guid),)))
         sources.append(replace(source, selections=tuple(kept)))
     return replace(project, users=tuple(users), sources=tuple(sources), read_info=None)
-
-
-def coder_of_selection(selection, coding) -> str:
-    from refi_bridge.model import CodingRecord
-
-    return coder_of(CodingRecord(None, selection, coding)) or ""  # type: ignore[arg-type]

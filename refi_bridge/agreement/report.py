@@ -10,6 +10,7 @@ values read "undefined: <why>".
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import math
 from collections import defaultdict
@@ -159,25 +160,35 @@ def _binary_alpha(sums: np.ndarray) -> float:
     return 1.0 - observed / expected
 
 
-def _bootstrap(parts: np.ndarray, weights: np.ndarray | None) -> tuple[float, float, int]:
-    """95% percentile interval of |u-alpha over resamples of documents.
+def _bootstrap(parts: np.ndarray, draws: int, rng: np.random.Generator, batch: int = 100) -> np.ndarray:
+    """95% percentile intervals of every code's |u-alpha over resamples of documents: array (codes, 2).
 
-    ``weights`` (resamples x documents) says how often each document is drawn in each resample; all codes
-    share the same resamples, as documents are the unit that was sampled.
+    ``parts`` is (documents, codes, 5). Each resample draws the compared documents with replacement; all
+    codes share the resamples, since documents are what was sampled. Resamples are made in batches to keep
+    memory flat on large projects.
     """
-    if weights is None or parts.shape[0] < 2:
-        return float("nan"), float("nan"), 0
-    sums = weights @ parts
-    observed, gaps, units, total, weight = (sums[:, i] for i in range(5))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        expected = 2 * gaps * units / (total - weight / np.where(total == 0, 1, total))
-        alphas = 1 - observed / expected
-    valid = np.isfinite(alphas) & (units > 0) & (gaps > 0)
-    draws = weights.shape[0]
-    if valid.sum() < draws * 0.5:
-        return float("nan"), float("nan"), int(valid.sum())
-    low, high = np.percentile(alphas[valid], [2.5, 97.5])
-    return float(low), float(high), int(valid.sum())
+    compared = np.nonzero(parts[:, 0, 3] > 0)[0]
+    n_codes = parts.shape[1]
+    out = np.full((n_codes, 2), np.nan)
+    if draws <= 0 or len(compared) < 2:
+        return out
+    used = parts[compared].reshape(len(compared), n_codes * 5)  # one matrix product per batch (BLAS)
+    alphas = np.empty((draws, n_codes))
+    for first in range(0, draws, batch):
+        size = min(batch, draws - first)
+        weights = rng.multinomial(len(compared), np.full(len(compared), 1 / len(compared)), size=size)
+        sums = (weights.astype(np.float64) @ used).reshape(size, n_codes, 5)
+        observed, gaps, units, total, weight = (sums[..., i] for i in range(5))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            expected = 2 * gaps * units / (total - weight / np.where(total == 0, 1, total))
+            value = 1 - observed / expected
+        value[~((units > 0) & (gaps > 0))] = np.nan
+        alphas[first:first + size] = value
+    for k in range(n_codes):
+        valid = alphas[:, k][np.isfinite(alphas[:, k])]
+        if len(valid) >= draws * 0.5:
+            out[k] = np.percentile(valid, [2.5, 97.5])
+    return out
 
 
 # -------------------------------------------------------------------------------------------------------
@@ -201,6 +212,16 @@ def compute(project: Project, *, coders: Sequence[str] | None = None, codes: Seq
         except where the project records who was assigned what (sets ``Assigned to <coder>``, which
         ``merge --manifest`` writes).
     """
+    collecting = gc.isenabled()
+    gc.disable()  # hundreds of thousands of acyclic objects; the cyclic collector would only slow us down
+    try:
+        return _compute(project, coders, codes, overlap, lenient, bootstrap, seed, only_coded_documents)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _compute(project, coders, codes, overlap, lenient, bootstrap, seed, only_coded_documents) -> AgreementReport:
     data = collect(project, coders, codes, only_coded_documents=only_coded_documents)
     grid = _Grid(data)
     rng = np.random.default_rng(seed)
@@ -228,13 +249,7 @@ def _pair_indices(m: int):
 
 def _per_code(data, grid, parts, overlap, lenient, bootstrap, rng, segment_totals) -> pd.DataFrame:
     rows = []
-    compared = np.nonzero(parts[:, 0, 3] > 0)[0] if parts.size else np.array([], dtype=int)
-    weights = None
-    if bootstrap and len(compared) >= 2:
-        # -- resampling the documents that were compared: counts of each in every resample --
-        draws = rng.multinomial(len(compared), np.full(len(compared), 1 / len(compared)), size=bootstrap)
-        weights = np.zeros((bootstrap, parts.shape[0]))
-        weights[:, compared] = draws
+    intervals = _bootstrap(parts, bootstrap, rng) if parts.size else np.full((len(grid.codes), 2), np.nan)
     n_codes_in_analysis = len(grid.codes)
     for k, code in enumerate(grid.codes):
         info = data.codes[code]
@@ -244,9 +259,8 @@ def _per_code(data, grid, parts, overlap, lenient, bootstrap, rng, segment_total
             row[f"characters {coder}"] = int(grid.cover[:, k, i].sum())
         code_parts = parts[:, k, :]
         row["u_alpha_binary"] = _value(_binary_alpha, code_parts.sum(axis=0))
-        if isinstance(row["u_alpha_binary"], float) and weights is not None:
-            low, high, _ = _bootstrap(code_parts, weights)
-            row["ci_low"], row["ci_high"] = low, high
+        if isinstance(row["u_alpha_binary"], float):
+            row["ci_low"], row["ci_high"] = float(intervals[k, 0]), float(intervals[k, 1])
         else:
             row["ci_low"] = row["ci_high"] = float("nan")
         presence = prepare(_presence(data, code))

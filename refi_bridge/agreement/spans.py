@@ -69,6 +69,8 @@ class AgreementData:
 
 def unite_spans(spans: Iterable[Span]) -> tuple[list[Span], int]:
     """Sorted spans with overlapping ones united (touching ones kept apart); also how many were united."""
+    if isinstance(spans, list) and len(spans) == 1:
+        return ([spans[0]] if spans[0][1] > spans[0][0] else []), 0
     ordered = sorted(s for s in spans if s[1] > s[0])
     out: list[list[int]] = []
     united = 0
@@ -107,7 +109,9 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
     present: dict[int, set[str]] = defaultdict(set)
     seen_coders: dict[str, str] = {}
     names: dict[str, str] = {}   # user GUID -> coder name, looked up once per user
+    code_keys: dict[str, str] = {}
     other = 0
+    last_source, doc = None, -1
     for record in project.iter_codings():
         source = record.source
         if not isinstance(source, TextSource) or source.text is None:
@@ -123,12 +127,16 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
             user = users.get(guid_key(guid))
             coder = names[guid] = user.name if user is not None and user.name else guid
             seen_coders.setdefault(name_key(coder), coder)
-        key = guid_key(source.guid)
-        if key not in index_of:
-            index_of[key] = len(documents)
-            documents.append(Document(source.guid, source.label, case_of.get(key), len(source.text), source.text))
-        doc = index_of[key]
-        code = guid_key(record.coding.code_guid)
+        if source is not last_source:
+            key = guid_key(source.guid)
+            if key not in index_of:
+                index_of[key] = len(documents)
+                documents.append(Document(source.guid, source.label, case_of.get(key), len(source.text),
+                                          source.text))
+            doc, last_source = index_of[key], source
+        code = code_keys.get(record.coding.code_guid)
+        if code is None:
+            code = code_keys[record.coding.code_guid] = guid_key(record.coding.code_guid)
         if code not in all_codes:
             continue
         present[doc].add(coder)
