@@ -319,6 +319,7 @@ class _Merger:
             names[name_key(code.name)].append(code.guid)
             self.code_info[key] = code
         self.by_code_name = {n: guids[0] for n, guids in names.items() if len(guids) == 1}
+        self.manifest_codes = {guid_key(g) for g in manifest.codes} if manifest is not None else set()
         self.new_codes: dict[tuple[str, ...], Code] = {}   # path key -> new code (children added at the end)
         self.new_code_parent: dict[tuple[str, ...], str | None] = {}
         # -- users, notes, and what else the inputs bring --
@@ -497,7 +498,7 @@ class _Merger:
         for code, path in item.project.iter_codes():
             key, pkey = guid_key(code.guid), path_key(path)
             how, guid = None, None
-            manifest_code = self.manifest is not None and key in {guid_key(g) for g in self.manifest.codes}
+            manifest_code = key in self.manifest_codes
             if key in self.code_paths and (self.manifest is None or manifest_code or
                                            path_key(self.code_paths[key]) == pkey):
                 how, guid = "guid", self._code_guid(key)
