@@ -635,6 +635,11 @@ class _Merger:
         """A source only this input has: added whole (its selections come with the codings)."""
         stripped = without_codings(source)
         stripped = replace(stripped, guid=self._fresh(source.guid))
+        path = getattr(stripped, "plain_text_path", None)
+        taken = {p for s in self.sources for p in internal_files(s)}
+        if path and any(name in taken for name in internal_files(stripped)):
+            # -- another source's text already has this file name: the new text gets its own --
+            stripped = replace(stripped, plain_text_path=f"internal://{stripped.guid.strip('{}')}.txt")
         self.sources.append(stripped)
         index = len(self.sources) - 1
         self.by_guid[guid_key(stripped.guid)] = index

@@ -351,3 +351,16 @@ def test_merge_command_writes_project_report_and_json(runner, tmp_path):
     bad = runner.invoke(cli, ["merge", str(FIXTURES / "amara-refi.qdpx"), "-o", str(tmp_path / "m.qdpx"),
                               "--coder", "nonsense"])
     assert bad.exit_code == 1 and "FILE=NAME" in bad.stderr
+
+
+def test_a_new_source_whose_text_file_name_is_taken_gets_its_own(tmp_path):
+    master, copy = base_and_copy()
+    taken = master.sources[0]
+    clash = replace(copy.sources[0], guid=str(uuid.uuid4()), name="D99-client-S5", text="Different words. " * 4,
+                    plain_text_path=taken.plain_text_path, selections=())
+    result = merge_projects([MergeInput(replace(copy, sources=copy.sources + (clash,)), "x")], base=master)
+    added = result.project.sources[-1]
+    assert added.plain_text_path != taken.plain_text_path
+    refi_bridge.write(result.project, tmp_path / "merged.qdpx")
+    again = read(tmp_path / "merged.qdpx")
+    assert again.sources[-1].text == clash.text and again.sources[0].text == taken.text
