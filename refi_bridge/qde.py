@@ -297,6 +297,9 @@ class _Reader:
         self.unresolved = 0
         self.unconverted = False
         self.saw_foreign = False
+        # -- user GUIDs, dates and code GUIDs repeat on every coding: one string object each saves a fifth
+        #    of the memory of a large project --
+        self.share = {}.setdefault
         self.fixes: list[str] = []
         self.t = _Tags(namespace)
         self.doc_kind = "qde"
@@ -722,8 +725,10 @@ class _Reader:
             foreign = self.attributes(el, "Coding")[1]
         if extra:
             foreign = self.merge_foreign(foreign, extra)
-        return Coding(guid=guid, code_guid=code, creating_user=get("creatingUser"),  # type: ignore[arg-type]
-                      creation_date_time=get("creationDateTime"), note_refs=note_refs, foreign=foreign)
+        share = self.share
+        user, date = get("creatingUser"), get("creationDateTime")
+        return Coding(guid=guid, code_guid=share(code, code), creating_user=user and share(user, user),  # type: ignore[arg-type]
+                      creation_date_time=date and share(date, date), note_refs=note_refs, foreign=foreign)
 
     def selection_parts(self, el: etree._Element, extra: list[str], representation: bool = False) -> dict:
         """Description, Codings and NoteRefs of any selection (and a PDFSelection's Representation)."""
@@ -776,11 +781,13 @@ class _Reader:
             else:
                 extra = extra if extra is not None else []
                 self.foreign_child(child, extra)
+        share = self.share
+        audit = [get(name) for name in ("creatingUser", "creationDateTime", "modifyingUser", "modifiedDateTime")]
+        audit = [value and share(value, value) for value in audit]
         return PlainTextSelection(
             guid=guid, name=get("name"), start=start, end=end, description=description, codings=tuple(codings),
-            note_refs=note_refs, creating_user=get("creatingUser"), creation_date_time=get("creationDateTime"),
-            modifying_user=get("modifyingUser"), modified_date_time=get("modifiedDateTime"),
-            foreign=self.merge_foreign(None, extra) if extra else None)
+            note_refs=note_refs, creating_user=audit[0], creation_date_time=audit[1], modifying_user=audit[2],
+            modified_date_time=audit[3], foreign=self.merge_foreign(None, extra) if extra else None)
 
     def plain_text_selection_in_full(self, el: etree._Element) -> PlainTextSelection:
         """The general route: foreign attributes, missing or malformed positions (reported with the line)."""
