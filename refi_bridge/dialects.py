@@ -21,6 +21,7 @@ from refi_bridge.model import (
     TextSource,
     coder_of_coding,
     guid_key,
+    map_codings,
 )
 from refi_bridge.positions import CODEPOINT, UTF16
 
@@ -178,24 +179,16 @@ def _note_as_file(note: Note) -> Note:
 
 def _retarget_codes(project: Project, renamed: dict[str, str]) -> Project:
     """Point every reference to a code whose GUID changed at its new GUID."""
-    def coding(c: Coding) -> Coding:
+    def coding(c: Coding, _selection) -> Coding:
         new = renamed.get(guid_key(c.code_guid))
         return replace(c, code_guid=new) if new else c
-
-    def selection(s):
-        return replace(s, codings=tuple(coding(c) for c in s.codings))
-
-    def source(src):
-        changes: dict = {"codings": tuple(coding(c) for c in src.codings),
-                         "selections": tuple(selection(s) for s in src.selections)}
-        return replace(src, **changes)
 
     def refs(guids):
         return tuple(renamed.get(guid_key(g), g) for g in guids)
 
     return replace(
         project,
-        sources=tuple(source(s) for s in project.sources),
+        sources=tuple(map_codings(s, coding) for s in project.sources),
         cases=tuple(replace(case, code_refs=refs(case.code_refs)) for case in project.cases),
         sets=tuple(replace(group, member_codes=refs(group.member_codes)) for group in project.sets),
     )

@@ -78,6 +78,14 @@ def clean(value: object) -> object:
     return value
 
 
+def _text_cell(ws, row: int, column: int, value: object):
+    """A cell whose text is shown, never run: a coded passage starting with "=" is not a formula."""
+    cell = ws.cell(row=row, column=column, value=value)
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"
+    return cell
+
+
 def _fill(colour: str | None) -> PatternFill | None:
     if not colour:
         return None
@@ -137,7 +145,7 @@ def _write_sheet(ws, sheet: Sheet) -> None:
     header_row = row
     shown = list(sheet.header_labels) if sheet.header_labels is not None else columns
     for col, name in enumerate(columns, start=1):
-        cell = ws.cell(row=row, column=col, value=clean(shown[col - 1]))
+        cell = _text_cell(ws, row, col, clean(shown[col - 1]))
         cell.font = Font(bold=True)
         cell.border = BORDER
         cell.alignment = Alignment(horizontal="center" if name in sheet.center else "left",
@@ -152,7 +160,7 @@ def _write_sheet(ws, sheet: Sheet) -> None:
     for r, values in enumerate(frame.itertuples(index=False, name=None)):
         row += 1
         for col, (name, value) in enumerate(zip(columns, values), start=1):
-            cell = ws.cell(row=row, column=col, value=clean(value))
+            cell = _text_cell(ws, row, col, clean(value))
             cell.border = BORDER
             cell.alignment = aligns[name]
             if name in formats and isinstance(cell.value, (int, float)):

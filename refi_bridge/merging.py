@@ -45,7 +45,9 @@ from refi_bridge.model import (
     VideoSelection,
     coder_of,
     guid_key,
+    internal_file,
     internal_files,
+    map_codings,
     selections_of,
     without_codings,
 )
@@ -120,10 +122,16 @@ class Manifest:
         if len(found) == 1:
             return found.pop()
         stem = name_key(re.sub(r"\.[^.]+$", "", label.rsplit("/", 1)[-1]))
-        for coder, info in self.assignment.items():
-            handed = name_key(re.sub(r"\.[^.]+$", "", info.get("file", "")))
-            if handed and (handed == stem or stem.startswith(handed)):
-                return coder
+        handed = {coder: name_key(re.sub(r"\.[^.]+$", "", info.get("file", "")))
+                  for coder, info in self.assignment.items()}
+        exact = [coder for coder, name in handed.items() if name and name == stem]
+        if exact:
+            return exact[0]
+        # -- a tool may add to the name it was given ("ana-export.qdpx"): the longest handed-out name wins --
+        prefixes = sorted((coder for coder, name in handed.items() if name and stem.startswith(name)),
+                          key=lambda coder: -len(handed[coder]))
+        if prefixes:
+            return prefixes[0]
         return None
 
 
@@ -332,6 +340,10 @@ class _Merger:
         self.cases = list(base.cases)
         self.sets = list(base.sets)
         self.files: dict[str, bytes] = {}
+        # -- every file name in use in the result's sources folder (texts included) --
+        self.file_names = set(base.files) | {n for o in (*base.sources, *base.notes) for n in internal_files(o)}
+        self.roles: dict[tuple[int, str], str] = {}       # (source, an input's transcript role) -> ours
+        self.sync_points: dict[tuple[int, str], str] = {}  # (source, an input's sync point) -> ours
         self.seen: set[tuple] = set()
         self.coder_counts: Counter = Counter()
         base_users = base.users_by_guid()
@@ -384,17 +396,7 @@ class _Merger:
     def _recredit_base(self, item: MergeInput) -> None:
         """``--coder`` on the first file: every coding of the base is that coder's."""
         user = self._user(item.coder)
-
-        def coding(c: Coding) -> Coding:
-            return replace(c, creating_user=user)
-
-        def source(s):
-            changes: dict = {"codings": tuple(coding(c) for c in s.codings)}
-            if hasattr(s, "selections"):
-                changes["selections"] = tuple(replace(sel, codings=tuple(coding(c) for c in sel.codings))
-                                              for sel in s.selections)
-            return replace(s, **changes)
-
+        source = lambda s: map_codings(s, lambda c, _: replace(c, creating_user=user))  # noqa: E731
         self.sources = [source(s) for s in self.sources]
         self.seen = {(*key[:-1], name_key(item.coder)) for key in self.seen}
         self.coder_counts = Counter({name_key(item.coder): sum(self.coder_counts.values())})
@@ -436,6 +438,14 @@ class _Merger:
             index = source_target[guid_key(record.source.guid)]
             selection, role = record.selection, _owner_role(record)
             placed = selection
+            if role.startswith("transcript:"):
+                placed, role = self._on_transcript(selection, role, index)
+                if placed is None:
+                    summary.codings_not_carried += 1
+                    self.report.not_carried.append(NotCarried(
+                        item.label, "TranscriptSelection", f"{selection.guid} on {record.source.label}",
+                        "its transcript or sync points have no counterpart in the merged project's transcripts"))
+                    continue
             if isinstance(selection, PlainTextSelection):
                 placed = self._place(item, record, selection, role, index, alignments, coder, summary, code)
             key = (index, self._locator(placed, role), guid_key(code), name_key(coder))
@@ -461,6 +471,61 @@ class _Merger:
         for coder, count in counts.items():
             self.report.coders.append(CoderCount(coder, item.label, count))
         self._carry_rest(item, source_target)
+
+    def _on_transcript(self, selection, role: str, index: int):
+        """A transcript selection moved onto our transcript and sync points, or (None, role) if it cannot be."""
+        mapped = self.roles.get((index, role))
+        if mapped is None:
+            return None, role
+        ends = {}
+        for end in ("from_sync_point", "to_sync_point"):
+            point = getattr(selection, end)
+            if point is not None:
+                ends[end] = self.sync_points.get((index, guid_key(point)))
+                if ends[end] is None:
+                    return None, role
+        return replace(selection, **ends), mapped
+
+    def _map_transcripts(self, source, index: int, new: bool) -> None:
+        """Which of our transcripts (and sync points) each transcript of an input's source is: the same GUID for
+        a source the input added; else the one with the same text, else the one at the same place."""
+        mine = getattr(self.sources[index], "transcripts", ())
+        for j, theirs in enumerate(getattr(source, "transcripts", ())):
+            if new:
+                target = theirs
+            else:
+                target = next((t for t in mine if t.text is not None and text_hash(t.text) == text_hash(theirs.text)),
+                              mine[j] if j < len(mine) else None)
+            if target is None:
+                continue
+            self.roles[(index, "transcript:" + guid_key(theirs.guid))] = "transcript:" + guid_key(target.guid)
+            for k, point in enumerate(theirs.sync_points):
+                match = next((p for p in target.sync_points
+                              if (p.position, p.time_stamp) == (point.position, point.time_stamp)), None)
+                if match is None and len(target.sync_points) == len(theirs.sync_points):
+                    match = target.sync_points[k]
+                if match is not None:
+                    self.sync_points[(index, guid_key(point.guid))] = match.guid
+
+    def _carry_files(self, obj, item: MergeInput):
+        """Bring the files an object of an input names into the result; a name already in use by another file
+        gets a fresh one, so that nothing is overwritten."""
+        changes = {}
+        for attribute in ("plain_text_path", "rich_text_path", "path"):
+            name = internal_file(getattr(obj, attribute, None))
+            if name is None:
+                continue
+            data = item.project.files.get(name) if name in item.project.files else None
+            same = data is not None and (self.files.get(name) == data or
+                                         (name in self.base.files and self.base.files[name] == data))
+            if name in self.file_names and not same:
+                suffix = name[name.rfind("."):] if "." in name else ""
+                name = f"{_derived('file', guid_key(obj.guid), attribute)}{suffix}"
+                changes[attribute] = f"internal://{name}"
+            self.file_names.add(name)
+            if data is not None:
+                self.files[name] = data
+        return replace(obj, **changes) if changes else obj
 
     def _coder_for(self, record: CodingRecord, users: Mapping[str, User], item: MergeInput) -> str | None:
         if item.override and item.coder:
@@ -495,6 +560,8 @@ class _Merger:
 
     def _map_codes(self, item: MergeInput, summary: FileSummary) -> dict[str, str]:
         target: dict[str, str] = {}
+        parents = {guid_key(child.guid): guid_key(code.guid) for code, _ in item.project.iter_codes()
+                   for child in code.codes}
         for code, path in item.project.iter_codes():
             key, pkey = guid_key(code.guid), path_key(path)
             how, guid = None, None
@@ -509,7 +576,8 @@ class _Merger:
             elif name_key(code.name) in self.by_code_name and not self._is_new(self.by_code_name[name_key(code.name)]):
                 how, guid = "name", self.by_code_name[name_key(code.name)]
             else:
-                how, guid = "new", self._new_code(code, path, target, item)
+                parent = target.get(parents.get(guid_key(code.guid), ""))
+                how, guid = "new", self._new_code(code, path, parent)
             target[key] = guid
             setattr(summary, f"codes_{'by_' + how if how != 'new' else 'new'}",
                     getattr(summary, f"codes_{'by_' + how if how != 'new' else 'new'}") + 1)
@@ -560,22 +628,22 @@ class _Merger:
             if mine is not None and theirs is not None and mine.strip().lower() != theirs.strip().lower():
                 self.report.conflicts.append(Conflict(item.label, shown, attribute, mine, theirs))
 
-    def _new_code(self, code: Code, path: tuple[str, ...], target: dict[str, str], item: MergeInput) -> str:
-        pkey = path_key(path)
+    def _new_code(self, code: Code, path: tuple[str, ...], parent: str | None) -> str:
+        """Add a code the result lacks, under the code its parent was matched to (``parent``)."""
+        if parent is None and len(path) > 1:
+            parent = self.by_code_path.get(path_key(path[:-1]))
+        parent_path = self.code_paths[guid_key(parent)] if parent else ()
+        pkey = path_key(parent_path + (code.name,))
         if pkey in self.new_codes:  # another file added it first: add it once
             return self.new_codes[pkey].guid
-        parent = None
-        if len(path) > 1:
-            parent = self.by_code_path.get(path_key(path[:-1]))
         guid = self._fresh(code.guid)
         new = Code(guid=guid, name=code.name, is_codable=code.is_codable, color=code.color,
                    description=code.description)
         self.new_codes[pkey] = new
         self.new_code_parent[pkey] = parent
         self.code_info[guid_key(guid)] = new
-        parent_path = self.code_paths[guid_key(parent)] if parent else ()
         self.code_paths[guid_key(guid)] = parent_path + (code.name,)
-        self.by_code_path[path_key(parent_path + (code.name,))] = guid
+        self.by_code_path[pkey] = guid
         return guid
 
     # -- sources --------------------------------------------------------------------------------------------
@@ -596,6 +664,9 @@ class _Merger:
                 index, how = self._pick(source, taken)
             if index is None:
                 index = self._new_source(source, item)
+                self._map_transcripts(source, index, new=True)
+            else:
+                self._map_transcripts(source, index, new=False)
             taken.add(index)
             setattr(summary, f"sources_{'by_' + how if how != 'new' else 'new'}",
                     getattr(summary, f"sources_{'by_' + how if how != 'new' else 'new'}") + 1)
@@ -633,19 +704,14 @@ class _Merger:
 
     def _new_source(self, source, item: MergeInput) -> int:
         """A source only this input has: added whole (its selections come with the codings)."""
-        stripped = without_codings(source)
-        stripped = replace(stripped, guid=self._fresh(source.guid))
-        path = getattr(stripped, "plain_text_path", None)
-        taken = {p for s in self.sources for p in internal_files(s)}
-        if path and any(name in taken for name in internal_files(stripped)):
-            # -- another source's text already has this file name: the new text gets its own --
-            stripped = replace(stripped, plain_text_path=f"internal://{stripped.guid.strip('{}')}.txt")
+        stripped = replace(without_codings(source), guid=self._fresh(source.guid))
+        stripped = self._carry_files(stripped, item)
         self.sources.append(stripped)
         index = len(self.sources) - 1
         self.by_guid[guid_key(stripped.guid)] = index
-        for name in internal_files(source):
-            if name in item.project.files:
-                self.files[name] = item.project.files[name]
+        # -- a second coder who returns the same new document finds it --
+        self.by_hash[text_hash(getattr(stripped, "text", None)) or ""].append(index)
+        self.by_name[name_key(stripped.name)].append(index)
         return index
 
     # -- users, notes, the rest -------------------------------------------------------------------------------
@@ -699,12 +765,10 @@ class _Merger:
                 target[key] = same.guid
                 continue
             carried = replace(note, guid=self._fresh(note.guid), creating_user=None, modifying_user=None)
+            carried = self._carry_files(carried, item)
             target[key] = carried.guid
             self.notes.append(carried)
             self.note_by_guid[guid_key(carried.guid)] = carried
-            for name in internal_files(note):
-                if name in item.project.files:
-                    self.files[name] = item.project.files[name]
         return target
 
     def _carry_rest(self, item: MergeInput, source_target: Mapping[str, int]) -> None:

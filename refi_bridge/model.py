@@ -31,7 +31,7 @@ __all__ = [
     "VideoSelection", "TranscriptSelection", "SyncPoint", "Transcript",
     "Source", "TextSource", "PictureSource", "PDFSource", "AudioSource", "VideoSource", "Note",
     "Link", "Vertex", "Edge", "Graph", "Project", "ReadInfo", "CodingRecord",
-    "guid_key", "new_guid", "map_guids", "coder_of", "coder_of_coding", "coder_name", "VARIABLE_TYPES", "TOOL_USERS",
+    "guid_key", "new_guid", "map_guids", "map_codings", "coder_of", "coder_of_coding", "coder_name", "VARIABLE_TYPES", "TOOL_USERS",
 ]
 
 VARIABLE_TYPES = ("Text", "Boolean", "Integer", "Float", "Date", "DateTime")
@@ -594,14 +594,44 @@ def without_codings(source: Source) -> Source:
     return replace(source, **changes)
 
 
+def map_codings(source: Source, change: Any) -> Source:
+    """The same source with ``change(coding, selection)`` applied to every coding it holds: on the source,
+    on its selections, its representation's and text description's, and its transcripts'."""
+    from dataclasses import replace
+
+    def on(selection):
+        return replace(selection, codings=tuple(change(c, selection) for c in selection.codings))
+
+    def owner(text_owner):
+        return replace(text_owner, selections=tuple(on(s) for s in text_owner.selections))
+
+    changes: dict = {"codings": tuple(change(c, None) for c in source.codings)}
+    if hasattr(source, "selections"):
+        changes["selections"] = tuple(on(s) for s in source.selections)
+    if isinstance(source, PDFSource):
+        changes["selections"] = tuple(replace(on(s), representation=owner(s.representation))
+                                      if s.representation is not None else on(s) for s in source.selections)
+        if source.representation is not None:
+            changes["representation"] = owner(source.representation)
+    if isinstance(source, PictureSource) and source.text_description is not None:
+        changes["text_description"] = owner(source.text_description)
+    if isinstance(source, (AudioSource, VideoSource)):
+        changes["transcripts"] = tuple(owner(t) for t in source.transcripts)
+    return replace(source, **changes)
+
+
+def internal_file(path: str | None) -> str | None:
+    """The name (inside the archive's sources folder) an ``internal://`` path names, else None."""
+    if path and path.lower().startswith("internal://"):
+        return path[len("internal://"):].lstrip("/")
+    return None
+
+
 def internal_files(obj: Any) -> list[str]:
     """Names (inside the archive's sources folder) of the files an object's ``internal://`` paths name."""
-    names = []
-    for attribute in ("plain_text_path", "rich_text_path", "path"):
-        value = getattr(obj, attribute, None)
-        if value and value.lower().startswith("internal://"):
-            names.append(value[len("internal://"):].lstrip("/"))
-    return names
+    names = (internal_file(getattr(obj, attribute, None)) for attribute in ("plain_text_path", "rich_text_path",
+                                                                              "path"))
+    return [name for name in names if name]
 
 
 _GUID_FIELDS = frozenset({"guid", "code_guid", "creating_user", "modifying_user", "variable_guid", "origin_guid",

@@ -150,6 +150,14 @@ def refuse_doctype(data: bytes, path: str) -> bytes:
     """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]  # a BOM before <?xml (old QualCoder); lxml handles it, but naive tools do not
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:2] in (b"<\x00", b"\x00<"):
+        # -- REFI-QDA is UTF-8, but a UTF-16 document must not slip its DOCTYPE past the check --
+        try:
+            refuse_doctype(data.decode("utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else
+                                       ("utf-16-le" if data[:2] == b"<\x00" else "utf-16-be")).encode("utf-8"), path)
+        except UnicodeDecodeError:
+            raise ProjectFileError(f"{path}: not readable as UTF-16 or UTF-8 XML.", path) from None
+        return data
     position = 0
     length = len(data)
     while position < length:
@@ -483,6 +491,9 @@ class _Reader:
     def project(self, root: etree._Element, pi: dict | None, streamed: dict | None = None) -> Project:
         t = self.t
         values, foreign = self.attributes(root, "Project")
+        if "name" not in values:
+            values["name"] = ""
+            self.warn(f"{self.where(root)} has no name, which REFI-QDA requires; it was read with an empty name")
         origin = values.get("origin")
         if pi and "source-origin" in pi:
             values["origin"] = pi["source-origin"] or None

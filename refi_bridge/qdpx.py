@@ -118,12 +118,21 @@ def _check_safety(where: str, infos: list[zipfile.ZipInfo], limits: ReadLimits) 
         raise UnsafeFileError(f"{where}: refused: the members would expand to {total:,} bytes, above the "
                               f"limit of {limits.max_total_size:,}; the archive may be a zip bomb.", where)
     # -- members whose data overlap are how the densest zip bombs are built; no zip tool writes them --
-    spans = sorted((info.header_offset, info.header_offset + 30 + len(info.orig_filename.encode("utf-8", "replace"))
-                    + info.compress_size, info.filename) for info in infos)
+    spans = sorted((info.header_offset, info.header_offset + 30 + _stored_name_length(info) + info.compress_size,
+                    info.filename) for info in infos)
     for (_, end, name), (start, _, other) in zip(spans, spans[1:]):
         if end > start:
             raise UnsafeFileError(f"{where}: refused: members {name!r} and {other!r} overlap in the archive, "
                                   "the construction of a zip bomb.", where)
+
+
+def _stored_name_length(info: zipfile.ZipInfo) -> int:
+    """The length of a member's name as the archive stores it (UTF-8 when flagged, else code page 437)."""
+    encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
+    try:
+        return len(info.orig_filename.encode(encoding))
+    except UnicodeEncodeError:
+        return len(info.orig_filename.encode("utf-8"))
 
 
 def _find_qde(where: str, infos: list[zipfile.ZipInfo]) -> tuple[zipfile.ZipInfo, list[str]]:

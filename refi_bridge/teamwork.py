@@ -63,8 +63,16 @@ def split(master: str | os.PathLike, coders: Sequence[str], folder: str | os.Pat
     out.mkdir(parents=True, exist_ok=True)
     result = SplitResult(out)
     names = {}
+    used = {"master", "manifest"}
     for coder in coders:
-        target = out / f"{slug(coder)}.qdpx"
+        # -- names that make the same file name ("李娜" and "王芳" both slug to "coder") get a number --
+        base = slug(coder)
+        stem, n = base, 1
+        while stem in used:
+            n += 1
+            stem = f"{base}-{n}"
+        used.add(stem)
+        target = out / f"{stem}.qdpx"
         if target.exists() and target.resolve() == master_path.resolve():
             raise ProjectFileError(f"{target}: refusing to overwrite the master; choose another folder.")
         handed = hand_out(project, coder, assignment[coder], keep_codings)

@@ -536,4 +536,7 @@ def _statement(data: AgreementData, overlap: float, lenient: float, bootstrap: i
     ]
     if data.other_sources:
         lines.append(f"Codings on non-text sources ({data.other_sources}) are not part of these statistics.")
+    if data.clipped:
+        lines.append(f"{data.clipped} selections reached outside their text (a damaged file; `refi-bridge validate` "
+                     "lists them) and were cut to the text.")
     return lines

@@ -51,6 +51,7 @@ class AgreementData:
     whole: dict[tuple[int, str], set[str]] = field(default_factory=dict)  # (doc, code) -> coders, whole doc
     present: list[set[str]] = field(default_factory=list)                # per document: coders who coded it
     merged_overlaps: int = 0
+    clipped: int = 0
     assignment_rule: str = ""
     other_sources: int = 0
     segments: dict[str, int] = field(default_factory=dict)               # coder -> segments after uniting
@@ -110,7 +111,7 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
     seen_coders: dict[str, str] = {}
     names: dict[str, str] = {}   # user GUID -> coder name, looked up once per user
     code_keys: dict[str, str] = {}
-    other = 0
+    other = clipped = 0
     last_source, doc = None, -1
     for record in project.iter_codings():
         source = record.source
@@ -143,7 +144,12 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
         if record.selection is None:
             whole[(doc, code)].add(coder)
         elif isinstance(record.selection, PlainTextSelection) and record.owner is source:
-            raw[(doc, code)][coder].append((record.selection.start, record.selection.end))
+            start, end = record.selection.start, record.selection.end
+            length = len(source.text)
+            if start < 0 or end > length or start > end:
+                clipped += 1  # a span outside its text (the file is damaged); what lies inside counts
+                start, end = max(0, min(start, length)), max(0, min(end, length))
+            raw[(doc, code)][coder].append((start, end))
     # -- text sources nobody coded are still read by every coder and count as uncoded text --
     for source in project.sources:
         if isinstance(source, TextSource) and source.text is not None and guid_key(source.guid) not in index_of:
@@ -156,6 +162,7 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
     selected = _choose_codes(all_codes, used, codes)
     data = AgreementData(chosen, documents, {k: all_codes[k] for k in selected})
     data.other_sources = other
+    data.clipped = clipped
     canonical = {name_key(c): c for c in chosen}  # coders named differently in case only are one coder
     assigned = {name_key(s.name[len(ASSIGNED):]): {guid_key(g) for g in s.member_sources}
                 for s in project.sets if s.name.startswith(ASSIGNED)}
@@ -181,10 +188,13 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
             as_chosen = chosen_as.get(coder)
             if as_chosen is None:
                 continue
-            united, merged = unite_spans(spans)
+            # -- "Anna" and "anna" are one coder: their spans go together before uniting --
+            per = data.spans.setdefault((doc, code), {})
+            previous = per.get(as_chosen, [])
+            united, merged = unite_spans(previous + spans)
             data.merged_overlaps += merged
-            data.spans.setdefault((doc, code), {})[as_chosen] = united
-            segments[as_chosen] += len(united)
+            segments[as_chosen] += len(united) - len(previous)
+            per[as_chosen] = united
     for (doc, code), who in whole.items():
         if code in data.codes:
             data.whole[(doc, code)] = {canonical[name_key(c)] for c in who if name_key(c) in chosen_keys}
