@@ -139,7 +139,9 @@ def convert(source: Path, target: Path, dialect: str) -> None:
     """
     from refi_bridge.exchange import read, write
 
+    click.echo(f"reading {source} ...", err=True)
     project = read(source)
+    click.echo(f"writing {target} ...", err=True)
     write(project, target, dialect=dialect, protect=[source])
     click.echo(f"wrote {target} ({dialect} dialect)")
 

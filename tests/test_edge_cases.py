@@ -246,3 +246,17 @@ def test_a_name_collision_in_source_text_files_is_resolved_on_merge(tmp_path):
 
 
 
+
+
+@pytest.mark.parametrize("namespace", ["urn:QDA-XML:codebook:0:4", "urn:QDA-XML:codebook:1:0"])
+def test_old_codebook_namespaces_are_read_and_written_in_the_standard_one(tmp_path, namespace):
+    path = tmp_path / "old.qdc"
+    path.write_text(f'<?xml version="1.0" encoding="utf-8"?><CodeBook xmlns="{namespace}" origin="MAXQDA 24">'
+                    '<Codes><Code guid="{AAAAAAAA-0000-4000-8000-000000000001}" name="Hope" isCodable="true"/>'
+                    '</Codes></CodeBook>', encoding="utf-8")
+    project = read(path)
+    assert project.codes[0].guid == "{AAAAAAAA-0000-4000-8000-000000000001}"  # written as read
+    out = tmp_path / "new.qdc"
+    refi_bridge.write(project, out)
+    assert b'xmlns="urn:QDA-XML:codebook:1.0"' in out.read_bytes()
+    assert read(out).codes == project.codes
