@@ -16,9 +16,9 @@ import pandas as pd
 
 from refi_bridge.agreement.consensus import ConsensusResult, build
 from refi_bridge.agreement.report import RELIABLE, TENTATIVE, AgreementReport, compute
-from refi_bridge.errors import AgreementError, ProjectFileError, RefiBridgeWarning
+from refi_bridge.errors import AgreementError, RefiBridgeWarning
 from refi_bridge.excel import Sheet, read_table, write_workbook
-from refi_bridge.exchange import atomic_output, read, write
+from refi_bridge.exchange import atomic_output, check_outputs, read, write
 
 Progress = Callable[[str], None]
 
@@ -82,7 +82,9 @@ def agreement_workbook(report: AgreementReport, path: str | os.PathLike) -> None
         Sheet("Overall", report.overall, title="Overall", number_formats={"value": "0.000"}),
         Sheet("Disagreements", report.disagreements, title="Disagreements for the consensus meeting", caption=[
             "One row per passage the coders marked differently, in text order. kind: miss (a coder did not mark "
-            "it), boundary (all marked it, differently), different code (a coder gave it another code).",
+            "it), boundary (all marked it, differently), different code (a coder gave it another code), or "
+            "miss / different code (one of each). Keep source, code, start, end, source_guid and code_guid as "
+            "they are.",
             "Write a resolution per row: a coder's name (take their span), union, intersection, none, or spans "
             "like 120-245; then run `refi-bridge consensus PROJECT --resolutions THIS-FILE -o consensus.qdpx`."],
             wrap=["passage"] + [c for c in report.disagreements.columns if c.endswith(": text")],
@@ -100,6 +102,7 @@ def agreement(project_path: str | os.PathLike, output: str | os.PathLike | None 
               only_coded_documents: bool = False, progress: Progress | None = None) -> AgreementReport:
     """Compute agreement for a project file and write the workbook (``output``) and JSON (``json_path``)."""
     say = _quiet(progress)
+    check_outputs([(output, (".xlsx",)), (json_path, (".json",))], [project_path])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RefiBridgeWarning)
         project = read(project_path)
@@ -121,21 +124,23 @@ def consensus(project_path: str | os.PathLike, resolutions: str | os.PathLike, o
               dialect: str = "refi", progress: Progress | None = None) -> ConsensusResult:
     """Turn a filled-in disagreements sheet into a ``consensus`` coder layer and write the project."""
     say = _quiet(progress)
+    check_outputs([(output, (".qdpx", ".qde"))], [project_path, resolutions])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RefiBridgeWarning)
         project = read(project_path)
     try:
         rows = read_table(resolutions, "Disagreements", "source")
-    except (KeyError, LookupError):
-        raise AgreementError(f"{resolutions}: no 'Disagreements' sheet with a header row starting 'source'; give "
-                             "the agreement.xlsx that `refi-bridge agreement` wrote.") from None
-    except OSError as error:
-        raise ProjectFileError(f"{resolutions}: cannot be read ({error}).", str(resolutions)) from None
+    except LookupError as error:
+        raise AgreementError(f"{resolutions}: {error.args[0]}; give the agreement.xlsx that `refi-bridge "
+                             "agreement` wrote, with its resolution column filled in.") from None
     for column in ("resolution", "source_guid", "code_guid"):
         if column not in rows.columns:
             raise AgreementError(f"{resolutions}: the Disagreements sheet has no {column!r} column; it must be "
                                  "the sheet refi-bridge wrote, with its columns kept.")
-    result = build(project, rows.to_dict(orient="records"))
+    try:
+        result = build(project, rows.to_dict(orient="records"))
+    except AgreementError as error:
+        raise AgreementError(f"{resolutions}: {error}") from None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RefiBridgeWarning)
         write(result.project, output, dialect=dialect, protect=[project_path, resolutions])
@@ -277,6 +282,7 @@ def matrix(project_path: str | os.PathLike, output: str | os.PathLike, *, rows: 
     from refi_bridge.matrices import build as build_matrix
 
     say = _quiet(progress)
+    check_outputs([(output, (".xlsx",))], [project_path])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RefiBridgeWarning)
         project = read(project_path)

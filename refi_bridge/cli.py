@@ -129,8 +129,9 @@ def validate(file: Path, strict: bool) -> None:
 def convert(source: Path, target: Path, dialect: str) -> None:
     """Convert between .qdpx, .qde and .qdc, and into the dialect of a tool.
 
-    The kind of TARGET comes from its extension. The result is schema-valid, in the standard namespace,
-    with internal:// paths, and text positions as the chosen tool counts them.
+    The kind of TARGET comes from its extension. The result is in the standard namespace, valid against the
+    schema, with internal:// paths and text positions as the chosen tool counts them. (Texts a bare .qde
+    does not hold stay missing; a warning says so.)
 
     \b
     Example:
@@ -266,6 +267,8 @@ def merge(files: tuple[Path, ...], output: Path, manifest: Path | None, code_map
                           coders=coder_option(coder_pairs), report=report, dialect=dialect,
                           progress=lambda message: click.echo(message, err=as_json))
     summary = outcome.result.report
+    for note in summary.notes:
+        click.echo(f"note: {note}", err=True)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
         return

@@ -205,19 +205,33 @@ def _write_sheet(ws, sheet: Sheet) -> None:
 
 def read_table(path: str | Path, sheet: str, first_column: str) -> pd.DataFrame:
     """Read back a table this module wrote (or a user filled in): the rows under the header row whose first
-    cell is ``first_column``, on the sheet called ``sheet``."""
+    cell is ``first_column``, on the sheet called ``sheet``. Column ``_row`` gives each row's row number in
+    the spreadsheet, so that messages can point at it.
+
+    Raises ``LookupError`` (with a sentence to show) when the file is not a workbook with that table.
+    """
     from openpyxl import load_workbook
 
-    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # noqa: BLE001 -- a damaged or foreign file fails in many ways inside openpyxl
+        raise LookupError(f"not an Excel workbook (.xlsx) that can be read ({type(error).__name__}); save the "
+                          "sheet as .xlsx, not .csv or .ods") from None
     try:
         if sheet not in book.sheetnames:
-            raise KeyError(sheet)
+            raise LookupError(f"no sheet called {sheet!r} (it has {', '.join(book.sheetnames)})")
         rows = list(book[sheet].iter_rows(values_only=True))
     finally:
         book.close()
     for index, row in enumerate(rows):
         if row and row[0] == first_column:
             header = [str(cell) if cell is not None else f"column {i + 1}" for i, cell in enumerate(row)]
-            body = [list(r) + [None] * (len(header) - len(r)) for r in rows[index + 1:] if any(c is not None for c in r)]
-            return pd.DataFrame(body, columns=header)
-    raise LookupError(first_column)
+            body, numbers = [], []
+            for number, r in enumerate(rows[index + 1:], start=index + 2):
+                if any(c is not None for c in r):
+                    body.append(list(r) + [None] * (len(header) - len(r)))
+                    numbers.append(number)
+            frame = pd.DataFrame(body, columns=header)
+            frame["_row"] = numbers
+            return frame
+    raise LookupError(f"the sheet {sheet!r} has no header row starting with {first_column!r}")

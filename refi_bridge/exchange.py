@@ -16,7 +16,7 @@ from pathlib import Path
 from refi_bridge import dialects as _dialects
 from refi_bridge import qde, qdpx
 from refi_bridge.errors import ProjectFileError, RefiBridgeWarning
-from refi_bridge.model import Project
+from refi_bridge.model import Project, TextSource, internal_file
 
 KINDS = {".qdpx": "qdpx", ".qde": "qde", ".qdc": "qdc"}
 
@@ -102,6 +102,15 @@ def write(project: Project, path: str | os.PathLike, dialect: str = "refi", *,
     _refuse_overwrite(target, guarded)
     prepared, notes = _dialects.prepare(project, chosen)
     style = style or _dialects.ExportStyle()
+    if kind == "qdc" and not prepared.codes:
+        raise ProjectFileError(f"{target}: a codebook must hold at least one code, and this project has none.",
+                               str(target))
+    if kind == "qdpx":
+        missing = [s.label for s in prepared.sources
+                   if isinstance(s, TextSource) and s.text is None and internal_file(s.plain_text_path)]
+        if missing:
+            notes.append(f"{len(missing)} sources have no text here (e.g. {missing[0]!r}: it was read from a bare "
+                         ".qde), so the archive names files it does not hold; convert the .qdpx instead")
     if kind == "qdc":
         written = qde.write_codebook(prepared, dialect=chosen.name, origin=style.origin,
                                      instruction=style.instruction)
@@ -125,33 +134,70 @@ def write(project: Project, path: str | os.PathLike, dialect: str = "refi", *,
 
 
 def _refuse_overwrite(target: Path, inputs: Iterable[str | os.PathLike]) -> None:
-    if not target.exists():
-        return
-    for source in inputs:
-        try:
-            same = os.path.samefile(target, source)
-        except OSError:
+    check_outputs([(target, None)], inputs)
+
+
+def check_outputs(outputs: Iterable[tuple[str | os.PathLike, Iterable[str] | None]],
+                  inputs: Iterable[str | os.PathLike]) -> None:
+    """Refuse, before anything is written, outputs that would replace an input, have the wrong extension,
+    repeat each other, or lie in a folder that is missing or not writable.
+
+    ``outputs`` pairs each path with the extensions it may have (None: any).
+    """
+    sources = [Path(p) for p in inputs if p is not None]
+    seen: list[Path] = []
+    for path, suffixes in outputs:
+        if path is None:
             continue
-        if same:
-            raise ProjectFileError(f"{target}: refusing to overwrite an input file; write the result to a new "
-                                   "file.", str(target))
+        target = Path(path)
+        if suffixes is not None and target.suffix.lower() not in suffixes:
+            raise ProjectFileError(f"{target}: this output must be a {' or '.join(suffixes)} file; change the name.",
+                                   str(target))
+        for other in seen:
+            if other.resolve() == target.resolve():
+                raise ProjectFileError(f"{target}: named for two outputs; give each output its own file.", str(target))
+        seen.append(target)
+        folder = target.parent
+        if not folder.is_dir():
+            raise ProjectFileError(f"{target}: the folder {folder} does not exist; create it first.", str(target))
+        if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+            raise ProjectFileError(f"{target}: cannot be written here (permission denied); choose another place.",
+                                   str(target))
+        for source in sources:
+            same = target.resolve() == source.resolve()
+            if not same and target.exists() and source.exists():
+                try:
+                    same = os.path.samefile(target, source)
+                except OSError:
+                    same = False
+            if same:
+                raise ProjectFileError(f"{target}: refusing to overwrite an input file; write the result to a new "
+                                       "file.", str(target))
 
 
 class atomic_output:
     """Context manager giving a temporary path next to ``target``, renamed onto it only on success."""
 
     def __init__(self, target: Path) -> None:
-        self.target = target
-        self.temporary = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        self.target = Path(target)
+        self.temporary = self.target.with_name(f".{self.target.name}.{os.getpid()}.partial")
 
     def __enter__(self) -> Path:
-        if not self.target.parent.is_dir():
-            raise ProjectFileError(f"{self.target}: the folder {self.target.parent} does not exist; create it "
-                                   "first.", str(self.target))
+        check_outputs([(self.target, None)], ())
         return self.temporary
 
     def __exit__(self, kind, error, trace) -> None:
         if kind is None:
-            os.replace(self.temporary, self.target)
+            try:
+                os.replace(self.temporary, self.target)
+            except OSError as problem:
+                self.temporary.unlink(missing_ok=True)
+                raise ProjectFileError(f"{self.target}: cannot be written ({problem.strerror or problem}).",
+                                       str(self.target)) from None
         else:
             self.temporary.unlink(missing_ok=True)
+            if isinstance(error, OSError) and not isinstance(error, ProjectFileError) and \
+                    str(getattr(error, "filename", "")) == str(self.temporary):
+                # -- name the file the user asked for, not our temporary one --
+                raise ProjectFileError(f"{self.target}: cannot be written ({error.strerror or error}).",
+                                       str(self.target)) from None

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from refi_bridge.errors import ProjectFileError
 from refi_bridge.excel import Sheet, write_workbook
-from refi_bridge.exchange import atomic_output, read
+from refi_bridge.exchange import atomic_output, check_outputs, read
 from refi_bridge.tables import codings
 
 
@@ -15,10 +14,7 @@ def export_codings(source: str | os.PathLike, output: str | os.PathLike) -> int:
     """Write the codings table of ``source`` to ``output`` (``.xlsx`` or ``.csv``); return the row count."""
     target = Path(output)
     suffix = target.suffix.lower()
-    if suffix not in (".xlsx", ".csv"):
-        raise ProjectFileError(f"{target}: write the table to a .xlsx or .csv file.", str(target))
-    if target.exists() and Path(source).exists() and os.path.samefile(target, source):
-        raise ProjectFileError(f"{target}: refusing to overwrite the input file.", str(target))
+    check_outputs([(target, (".xlsx", ".csv"))], [source])
     project = read(source)
     frame = codings(project)
     with atomic_output(target) as temporary:

@@ -206,11 +206,20 @@ def build(project: Project, *, rows: str = "themes", columns: str = "cases", spl
             raise MatrixError(f"no codings by {', '.join(missing)}; the project's coders are "
                               f"{', '.join(sorted(known.values())) or 'none'}")
         wanted = {name_key(c) for c in coders}
+    if not row_defs:
+        raise MatrixError(f"--rows {rows}: the project has no such codes")
     split_values: dict[str, str] = {}
     split_name = None
     if split is not None:
         guid, split_name = _variable(project, split, "--split")
         split_values = _values(project.sources, guid)
+        if not split_values:
+            raise MatrixError(f"--split {split}: no source has a value of {split_name!r}; split by a variable of "
+                              "the sources (such as Perspective or Session), and group by one of the cases")
+    available = len(wanted) if wanted is not None else len(known)
+    if min_coders > available:
+        raise MatrixError(f"--min-coders {min_coders}: only {available} coder(s) "
+                          f"{'chosen' if wanted is not None else 'in the project'}, so no theme could count")
     groups, group_name, group_order = _groups(project, group_by, column_defs, columns)
     variables = {guid_key(v.guid): v.name for v in project.variables}
     source_values = {guid_key(s.guid): {variables.get(guid_key(v.variable_guid), "?"): v.value

@@ -235,11 +235,13 @@ class MergeReport:
     reanchored: list[Reanchored] = field(default_factory=list)
     not_carried: list[NotCarried] = field(default_factory=list)
     coders: list[CoderCount] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     TABLES = ("files", "sources", "codes", "new_codes", "conflicts", "reanchored", "not_carried", "coders")
 
     def to_dict(self) -> dict:
-        return {"base": self.base, **{name: [asdict(row) for row in getattr(self, name)] for name in self.TABLES}}
+        return {"base": self.base, "notes": list(self.notes),
+                **{name: [asdict(row) for row in getattr(self, name)] for name in self.TABLES}}
 
     def frames(self) -> dict:
         """The report's tables as pandas DataFrames (pandas is imported only here)."""
@@ -342,6 +344,7 @@ class _Merger:
         self.files: dict[str, bytes] = {}
         # -- every file name in use in the result's sources folder (texts included) --
         self.file_names = set(base.files) | {n for o in (*base.sources, *base.notes) for n in internal_files(o)}
+        self.aliases: dict[str, set[str]] = {}  # manifest coder -> the names their file's codings carry
         self.roles: dict[tuple[int, str], str] = {}       # (source, an input's transcript role) -> ours
         self.sync_points: dict[tuple[int, str], str] = {}  # (source, an input's sync point) -> ours
         self.seen: set[tuple] = set()
@@ -420,6 +423,10 @@ class _Merger:
         summary = self._summary(item, "merged")
         code_target = self._map_codes(item, summary)
         source_target, alignments = self._map_sources(item, summary)
+        if self.manifest is not None and project.sources and summary.sources_by_guid + summary.sources_by_hash == 0:
+            raise MergeError(f"{item.label}: none of its {len(project.sources)} sources has a GUID or a text of "
+                             "the manifest's master, so it was not handed out from this master (another study?). "
+                             "Give the right manifest, or merge without --manifest.")
         users = project.users_by_guid()
         note_target = self._carry_notes(item)
         groups: dict[tuple, dict] = {}
@@ -470,6 +477,13 @@ class _Merger:
             self._add_selection(group, item, users, note_target)
         for coder, count in counts.items():
             self.report.coders.append(CoderCount(coder, item.label, count))
+        credited = sorted(c for c in counts if c != "(no coder)")
+        if item.coder and not item.override and credited and \
+                name_key(item.coder) not in {name_key(c) for c in credited}:
+            self.report.notes.append(
+                f"{item.label}: handed to {item.coder!r}, but its codings are by {', '.join(credited)}; they keep "
+                f"those names (merge with --coder {item.label}={item.coder!r} to credit the coder it was handed to)")
+            self.aliases.setdefault(item.coder, set()).update(credited)
         self._carry_rest(item, source_target)
 
     def _on_transcript(self, selection, role: str, index: int):
@@ -826,14 +840,17 @@ class _Merger:
             return
         names = {name_key(s.name) for s in self.sets}
         for coder, info in self.manifest.assignment.items():
-            name = f"Assigned to {coder}"
-            if name_key(name) in names:
-                continue
             members = tuple(self.sources[self.by_guid[guid_key(g)]].guid for g in info.get("sources", ())
                             if guid_key(g) in self.by_guid)
-            self.sets.append(Set(guid=_derived("assignment", name_key(coder)), name=name,
-                                 description="The sources handed to this coder by refi-bridge split.",
-                                 member_sources=members))
+            # -- also under the names the coder's codings carry, so that agreement finds them --
+            for who in [coder, *sorted(self.aliases.get(coder, ()))]:
+                name = f"Assigned to {who}"
+                if name_key(name) in names:
+                    continue
+                names.add(name_key(name))
+                self.sets.append(Set(guid=_derived("assignment", name_key(who)), name=name,
+                                     description=f"The sources handed to {coder} by refi-bridge split.",
+                                     member_sources=members))
 
     def result(self) -> MergeResult:
         self._assignment_sets()

@@ -57,6 +57,10 @@ def assignment_for(master: Project, coders: Sequence[str], *, pattern: str | Non
             unknown_sources.append(source)
         elif guid not in out[target]:
             out[target].append(guid)
+    empty = [coder for coder, guids in out.items() if not guids]
+    if empty and not (unknown_coders or unknown_sources):
+        raise MergeError(f"the assignment gives no source to {', '.join(empty)}; give every coder at least one, "
+                         "or leave them out of --coders")
     if unknown_coders or unknown_sources:
         raise MergeError("the assignment names " + "; ".join(
             part for part in (f"coders not in --coders: {', '.join(sorted(set(unknown_coders)))}" if unknown_coders else "",

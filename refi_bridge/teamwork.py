@@ -19,8 +19,8 @@ from pathlib import Path
 
 from refi_bridge.errors import MergeError, ProjectFileError, RefiBridgeWarning
 from refi_bridge.excel import Sheet, write_workbook
-from refi_bridge.exchange import atomic_output, read, write
-from refi_bridge.merging import Manifest, MergeInput, MergeReport, MergeResult, merge_projects
+from refi_bridge.exchange import atomic_output, check_outputs, read, write
+from refi_bridge.merging import Manifest, MergeInput, MergeReport, MergeResult, merge_projects, name_key
 from refi_bridge.model import Project
 from refi_bridge.splitting import assignment_for, hand_out, make_manifest, slug
 
@@ -56,7 +56,13 @@ def split(master: str | os.PathLike, coders: Sequence[str], folder: str | os.Pat
     """
     say = _quiet(progress)
     master_path = Path(master)
+    if any(name_key(coder) == "consensus" for coder in coders):
+        raise MergeError("'consensus' is the name of the team's agreed layer (refi-bridge consensus); give the "
+                         "coder another name")
     project = read(master_path)
+    if not project.sources:
+        raise MergeError(f"{master_path}: the master has no sources to hand out; split a project (.qdpx), not a "
+                         "codebook")
     table = _read_assignment(assign) if assign is not None else None
     assignment = assignment_for(project, coders, pattern=sources, table=table)
     out = Path(folder)
@@ -73,8 +79,7 @@ def split(master: str | os.PathLike, coders: Sequence[str], folder: str | os.Pat
             stem = f"{base}-{n}"
         used.add(stem)
         target = out / f"{stem}.qdpx"
-        if target.exists() and target.resolve() == master_path.resolve():
-            raise ProjectFileError(f"{target}: refusing to overwrite the master; choose another folder.")
+        check_outputs([(target, None)], [master_path, assign])
         handed = hand_out(project, coder, assignment[coder], keep_codings)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RefiBridgeWarning)
@@ -110,6 +115,9 @@ def _csv_rows(path: str | os.PathLike, header: tuple[str, str]) -> list[list[str
             rows = [row for row in csv.reader(stream) if any(cell.strip() for cell in row)]
     except OSError as error:
         raise ProjectFileError(f"{path}: cannot be read ({error.strerror or error}).", str(path)) from None
+    except (UnicodeDecodeError, csv.Error):
+        raise ProjectFileError(f"{path}: not a CSV text file (UTF-8); save the table as CSV with columns "
+                               f"{header[0]},{header[1]}.", str(path)) from None
     if rows and [cell.strip().lower() for cell in rows[0][:2]] == list(header):
         rows = rows[1:]
     for number, row in enumerate(rows, start=1):
@@ -141,6 +149,12 @@ def load_manifest(path: str | os.PathLike) -> tuple[Manifest, Path]:
     except json.JSONDecodeError as error:
         raise MergeError(f"{where}: not valid JSON (line {error.lineno}); give the manifest.json that "
                          "`refi-bridge split` wrote.") from None
+    except UnicodeDecodeError:
+        raise MergeError(f"{where}: not a JSON text file; give the manifest.json that `refi-bridge split` "
+                         "wrote.") from None
+    if not isinstance(data, dict):
+        raise MergeError(f"{where}: not a refi-bridge manifest; give the manifest.json that `refi-bridge split` "
+                         "wrote.")
     manifest = Manifest.from_dict(data, str(where))
     master = (where.parent / manifest.master).resolve()
     if not master.is_file():
@@ -222,9 +236,13 @@ def merge_files(paths: Sequence[str | os.PathLike], output: str | os.PathLike, *
                 progress: Progress | None = None) -> MergeOutcome:
     """Merge files and write the merged project, the report workbook (``report``) and JSON (``json_path``)."""
     say = _quiet(progress)
+    protect = [*paths, manifest, code_map]
+    if manifest is not None:
+        protect.append(load_manifest(manifest)[1])  # the reference master the manifest names
+    check_outputs([(output, (".qdpx", ".qde")), (report, (".xlsx",)), (json_path, (".json",))], protect)
     result = merge(paths, manifest=manifest, code_map=code_map, coders=coders, progress=progress)
     target = Path(output)
-    protect = list(paths) + ([manifest] if manifest else [])
+    protect = [p for p in protect if p is not None]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RefiBridgeWarning)
         write(result.project, target, dialect=dialect, protect=protect)
@@ -266,6 +284,8 @@ def write_merge_report(report: MergeReport, path: str | os.PathLike) -> None:
         title, caption = SHEET_NOTES[name]
         frame = frames[name]
         lines = [caption, f"{len(frame)} rows. Base texts: {report.base}."]
+        if name == "files":
+            lines += [f"Note: {note}" for note in report.notes]
         if frame.empty:
             lines.append("Nothing to report here.")
         sheets.append(Sheet(name=title, frame=frame, title=f"Merge report: {title.lower()}", caption=lines,

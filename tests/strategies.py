@@ -58,7 +58,7 @@ def spans(draw, text: str) -> tuple[int, int]:
 
 
 @st.composite
-def projects(draw, max_sources: int = 3, one_coding_per_selection: bool = False) -> Project:
+def projects(draw, max_sources: int = 3, one_coding_per_selection: bool = False, min_sources: int = 0) -> Project:
     users = tuple(User(guid=draw(guids()), name=draw(names), id=draw(st.none() | st.just("AB")))
                   for _ in range(draw(st.integers(1, 3))))
     codes = tuple(draw(st.lists(code_trees(), min_size=1, max_size=3)))
@@ -72,7 +72,7 @@ def projects(draw, max_sources: int = 3, one_coding_per_selection: bool = False)
                       creation_date_time=draw(stamps))
 
     sources = []
-    for _ in range(draw(st.integers(0, max_sources))):
+    for _ in range(draw(st.integers(min_sources, max_sources))):
         text = draw(texts)
         guid = draw(guids())
         selections = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 import warnings
 import zipfile
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -12,6 +13,7 @@ from openpyxl import load_workbook
 import refi_bridge
 from refi_bridge.agreement import compute
 from refi_bridge.agreement.spans import collect
+from refi_bridge.cli import cli
 from refi_bridge.errors import RefiBridgeWarning, UnsafeFileError
 from refi_bridge.merging import Manifest, MergeInput, merge_projects
 from refi_bridge.model import (
@@ -260,3 +262,128 @@ def test_old_codebook_namespaces_are_read_and_written_in_the_standard_one(tmp_pa
     refi_bridge.write(project, out)
     assert b'xmlns="urn:QDA-XML:codebook:1.0"' in out.read_bytes()
     assert read(out).codes == project.codes
+
+
+# -- the command on a researcher's mistakes ---------------------------------------------------------------------
+
+DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "dyad-study"
+CODERS = "Ingrid Halvorsen,Tomás Ferreira,Amara Okafor"
+RETURNED = [str(DEMO / n) for n in ("ingrid-nvivo.qdpx", "tomas-atlasti.qdpx", "amara-refi.qdpx")]
+
+
+@pytest.fixture(scope="module")
+def handed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("handed")
+    result = refi_bridge.split(DEMO / "master.qdpx", CODERS.split(","), folder / "handout")
+    merged = folder / "merged.qdpx"
+    refi_bridge.write(refi_bridge.merge([Path(p) for p in RETURNED], manifest=result.manifest).project, merged)
+    return result, merged
+
+
+def digest(path):
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("args", [
+    ["agreement", "{merged}", "-o", "{merged}"],
+    ["agreement", "{merged}", "-o", "{tmp}/a.xlsx", "--json", "{merged}"],
+    ["matrix", "{merged}", "-o", "{merged}"],
+    ["merge", RETURNED[0], "-o", "{tmp}/x.qdpx", "--report", RETURNED[0]],
+    ["merge", RETURNED[0], "--manifest", "{manifest}", "-o", "{master}"],
+    ["merge", RETURNED[0], "-o", "{tmp}/x.qdpx", "--report", "{manifest}"],
+])
+def test_no_command_writes_over_an_input(runner, handed, tmp_path, args):
+    result_split, merged = handed
+    values = {"merged": str(merged), "tmp": str(tmp_path), "manifest": str(result_split.manifest),
+              "master": str(result_split.master_copy)}
+    protected = [merged, result_split.manifest, result_split.master_copy, Path(RETURNED[0])]
+    before = {p: digest(p) for p in protected}
+    result = runner.invoke(cli, [a.format(**values) for a in args])
+    assert result.exit_code == 1 and ("refusing to overwrite" in result.stderr or "must be a" in result.stderr)
+    assert {p: digest(p) for p in protected} == before
+    assert not (tmp_path / "x.qdpx").exists() and not (tmp_path / "a.xlsx").exists()  # nothing half-written
+
+
+@pytest.mark.parametrize("args, message", [
+    (["agreement", "{merged}", "-o", "{tmp}/out.csv"], "must be a .xlsx"),
+    (["matrix", "{merged}", "-o", "{tmp}/out.qdpx"], "must be a .xlsx"),
+    (["agreement", "{merged}", "--json", "{tmp}/out.xlsx"], "must be a .json"),
+    (["consensus", "{merged}", "--resolutions", "{tmp}/r.csv", "-o", "{tmp}/c.qdpx"], "not an Excel workbook"),
+    (["merge", RETURNED[0], "--manifest", "{tmp}/r.csv", "-o", "{tmp}/m.qdpx"], "not valid JSON"),
+    (["merge", RETURNED[0], "--manifest", "{tmp}/list.json", "-o", "{tmp}/m.qdpx"], "not a refi-bridge manifest"),
+    (["merge", RETURNED[0], "--code-map", "{tmp}/book.xlsx", "-o", "{tmp}/m.qdpx"], "not a CSV text file"),
+    (["split", str(DEMO / "master.qdpx"), "--coders", "consensus,Bo", "-o", "{tmp}/h"], "agreed layer"),
+    (["matrix", "{merged}", "-o", "{tmp}/m.xlsx", "--split", "variable:Outcome"], "no source has a value"),
+    (["matrix", "{merged}", "-o", "{tmp}/m.xlsx", "--min-coders", "4"], "only 3 coder"),
+    (["matrix", "{merged}", "-o", "{tmp}/m.xlsx", "--rows", "level:9"], "no such codes"),
+    (["agreement", "{merged}", "-o", "{tmp}/a.xlsx", "--coders", "Ingrid Halvorsen"], "names only"),
+])
+def test_mistakes_get_one_line_and_exit_1(runner, handed, tmp_path, args, message):
+    _, merged = handed
+    (tmp_path / "r.csv").write_text("source,resolution\nx,union\n", encoding="utf-8")
+    (tmp_path / "list.json").write_text("[1]", encoding="utf-8")
+    (tmp_path / "book.xlsx").write_bytes(b"PK\x03\x04\xb2\xb2\xb2 binary")
+    result = runner.invoke(cli, [a.format(merged=merged, tmp=tmp_path) for a in args])
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr and result.stderr.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_a_manifest_of_another_study_is_refused(runner, tmp_path):
+    other = refi_bridge.split(DEMO / "master.qdpx", ["Ada", "Bo"], tmp_path / "h")
+    study = Project(name="other", sources=(TextSource(guid=g(), name="X", text="nothing alike"),))
+    path = tmp_path / "other.qdpx"
+    refi_bridge.write(study, path)
+    result = runner.invoke(cli, ["merge", str(path), "--manifest", str(other.manifest), "-o", str(tmp_path / "m.qdpx")])
+    assert result.exit_code == 1 and "not handed out from this master" in result.stderr
+
+
+def test_coder_names_that_differ_from_the_split_are_noted_and_assignment_still_applies(tmp_path):
+    handed = refi_bridge.split(DEMO / "master.qdpx", ["Ingrid", "Tomás"], tmp_path / "h", sources="D0*-client-*")
+    files = {"ingrid.qdpx": RETURNED[0], "tomas.qdpx": RETURNED[1]}
+    for name, source in files.items():  # what the coders send back, under the names they were handed
+        (tmp_path / name).write_bytes(Path(source).read_bytes())
+    result = refi_bridge.merge([tmp_path / n for n in files], manifest=handed.manifest)
+    assert any("handed to 'Ingrid'" in note for note in result.report.notes)
+    report = compute(result.project, bootstrap=0)
+    assert any("assigned to them" in line for line in report.statement)
+    assert len(report.per_document[report.per_document["coders"].str.count(",") == 1]) == 17
+
+
+def test_consensus_survives_an_edited_sheet_and_points_at_rows(handed, tmp_path):
+    _, merged = handed
+    project = read(merged)
+    rows = compute(project, bootstrap=0).disagreements.to_dict(orient="records")
+    for number, row in enumerate(rows, start=9):
+        row["_row"] = number
+        row.pop("Amara Okafor: span")  # a column renamed or deleted in Excel changes nothing
+    rows[0]["resolution"] = "Amara Okafor"
+    from refi_bridge.agreement.consensus import build
+
+    result = build(project, rows[:-50])  # fifty rows deleted
+    assert result.resolved == 1 and sum("not in the sheet" in u for u in result.unresolved) == 50
+    layer = [r for r in result.project.iter_codings() if result.project.users_by_guid()[
+        r.coding.creating_user.lower()].name == "consensus"]
+    assert len(layer) == result.agreed + 1
+    twice = rows[:2] + [dict(rows[0], resolution="none", _row=99)]
+    with pytest.raises(Exception, match="row 99: the same passage as row 9"):
+        build(project, twice)
+    moved = [dict(rows[0], start=rows[0]["start"] + 1, _row=12)]
+    with pytest.raises(Exception, match="row 12: not a disagreement of this project"):
+        build(project, moved)
+
+
+def test_a_codebook_with_no_codes_is_refused(runner, tmp_path):
+    blank = tmp_path / "blank.qde"
+    blank.write_bytes(b'<Project xmlns="urn:QDA-XML:project:1.0" name="b"/>')
+    result = runner.invoke(cli, ["convert", str(blank), str(tmp_path / "x.qdc")])
+    assert result.exit_code == 1 and "at least one code" in result.stderr and not (tmp_path / "x.qdc").exists()
+
+
+def test_split_refuses_an_assignment_that_leaves_a_coder_without_sources(runner, tmp_path):
+    table = tmp_path / "a.csv"
+    table.write_text("coder,source\nAda,D01-client-S3\n", encoding="utf-8")
+    result = runner.invoke(cli, ["split", str(DEMO / "master.qdpx"), "--coders", "Ada,Bo", "--assign", str(table),
+                                 "-o", str(tmp_path / "h")])
+    assert result.exit_code == 1 and "no source to Bo" in result.stderr

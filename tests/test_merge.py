@@ -94,7 +94,7 @@ def crlf(source: TextSource) -> TextSource:
 @st.composite
 def coder_copies(draw):
     """A master without codings and 1-3 coders' copies, each re-exported with its own GUIDs and codings."""
-    master = draw(projects(max_sources=3))
+    master = draw(projects(max_sources=3, min_sources=1))
     master = replace(master, sources=tuple(replace(s, selections=(), codings=()) for s in master.sources))
     codes = [c for c, _ in master.iter_codes()]
     copies = []

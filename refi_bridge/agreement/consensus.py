@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from refi_bridge.agreement.disagreements import agreed
+from refi_bridge.agreement.disagreements import agreed, disagreements
 from refi_bridge.agreement.spans import CONSENSUS, collect, unite_spans
 from refi_bridge.errors import AgreementError
 from refi_bridge.merging import name_key
@@ -61,35 +61,57 @@ def _spans(text: object) -> list[tuple[int, int]]:
 
 
 def build(project: Project, rows: Iterable[Mapping[str, object]], coders: list[str] | None = None) -> ConsensusResult:
-    """Add (or replace) the consensus layer of ``project`` from the filled-in disagreement ``rows``."""
+    """Add (or replace) the consensus layer of ``project`` from the filled-in disagreement ``rows``.
+
+    Rows are matched to the project's disagreements by source, code and passage (start and end); the
+    coders' spans are taken from the project, not from the sheet, so edited or hidden columns change
+    nothing. A disagreement without a row is unresolved; a row that is no disagreement of the project, two
+    rows for one passage, or a resolution that names nothing known is an error pointing at the row.
+    """
     data = collect(project, coders)
     result = ConsensusResult(project)
     wanted: dict[tuple[str, str], list[tuple[int, int]]] = {}
     for d, code, span in agreed(data):
         wanted.setdefault((guid_key(data.documents[d].guid), code), []).append(span)
         result.agreed += 1
+    expected = {}
+    for row in disagreements(data).to_dict(orient="records"):
+        expected[(guid_key(row["source_guid"]), guid_key(row["code_guid"]), int(row["start"]), int(row["end"]))] = row
     lengths = {guid_key(s.guid): len(s.text) for s in project.sources if isinstance(s, TextSource) and s.text}
     by_name = {name_key(c): c for c in data.coders}
-    problems = []
+    problems: list[str] = []
+    answered: dict[tuple, int] = {}
     for number, row in enumerate(rows, start=1):
+        where = f"row {row.get('_row', number)}"
+        try:
+            key = (guid_key(str(row.get("source_guid", ""))), guid_key(str(row.get("code_guid", ""))),
+                   int(row.get("start")), int(row.get("end")))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            problems.append(f"{where}: its source_guid, code_guid, start and end cells must be kept as written")
+            continue
+        passage = expected.get(key)
+        if passage is None:
+            problems.append(f"{where}: not a disagreement of this project (a sheet from another project, or "
+                            "its source, code, start or end cells were edited)")
+            continue
+        if key in answered:
+            problems.append(f"{where}: the same passage as row {answered[key]}; keep one of them")
+            continue
+        answered[key] = row.get("_row", number)  # type: ignore[assignment]
         resolution = row.get("resolution")
         if resolution is None or (isinstance(resolution, float) and math.isnan(resolution)) or not str(resolution).strip():
-            result.unresolved.append(f"{row.get('source')} {row.get('start')}-{row.get('end')} {row.get('code')}")
+            result.unresolved.append(f"{passage['source']} {passage['start']}-{passage['end']} {passage['code']}")
             continue
         value = str(resolution).strip()
-        key = value.casefold()
-        coded = {c: _spans(row.get(f"{c}: span")) for c in data.coders}
-        source, code = guid_key(str(row.get("source_guid", ""))), guid_key(str(row.get("code_guid", "")))
-        if source not in lengths or code not in data.codes:
-            problems.append(f"row {number}: source or code not in the project (was the sheet made from another "
-                            "project?)")
-            continue
-        if key in REJECT:
+        choice = value.casefold()
+        coded = {c: _spans(passage.get(f"{c}: span")) for c in data.coders}
+        source, code = key[0], key[1]
+        if choice in REJECT:
             spans: list[tuple[int, int]] = []
             result.rejected += 1
-        elif key in UNION:
+        elif choice in UNION:
             spans = unite_spans(s for c in coded.values() for s in c)[0]
-        elif key in INTERSECTION:
+        elif choice in INTERSECTION:
             marked = [v for v in coded.values() if v]
             spans = marked[0] if marked else []
             for other in marked[1:]:
@@ -99,16 +121,19 @@ def build(project: Project, rows: Iterable[Mapping[str, object]], coders: list[s
         elif _SPANS.match(value):
             spans = _spans(value)
             if any(s >= e or e > lengths[source] for s, e in spans):
-                problems.append(f"row {number}: span {value} is empty or beyond the text ({lengths[source]} "
-                                "characters)")
+                problems.append(f"{where}: span {value} is empty or beyond the text ({lengths[source]} characters)")
                 continue
         else:
-            problems.append(f"row {number}: resolution {value!r} is not a coder ({', '.join(data.coders)}), union, "
+            problems.append(f"{where}: resolution {value!r} is not a coder ({', '.join(data.coders)}), union, "
                             "intersection, none, or spans like 120-245")
             continue
-        if key not in REJECT:
+        if choice not in REJECT:
             result.resolved += 1
         wanted.setdefault((source, code), []).extend(spans)
+    for key, passage in expected.items():
+        if key not in answered:
+            result.unresolved.append(f"{passage['source']} {passage['start']}-{passage['end']} {passage['code']} "
+                                     "(not in the sheet)")
     if problems:
         raise AgreementError("the resolutions cannot be used: " + "; ".join(problems[:10])
                              + (f"; and {len(problems) - 10} more" if len(problems) > 10 else ""))

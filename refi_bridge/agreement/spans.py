@@ -178,6 +178,11 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
         data.present = [set(chosen) for _ in documents]
         data.assignment_rule = ("every coder is compared on every text document; a coder who made no coding in "
                                 "a document is taken to have found nothing to code there.")
+        if assigned:
+            lacking = [c for c in chosen if name_key(c) not in assigned]
+            data.assignment_rule += (" (The project says which documents were assigned to "
+                                     f"{', '.join(sorted(assigned))}, but not to {', '.join(lacking)}; merge with "
+                                     "--coder FILE=NAME so that the names agree.)")
     segments: dict[str, int] = defaultdict(int)
     chosen_as = {name: canonical[name_key(name)] for name in seen_coders.values() if name_key(name) in chosen_keys}
     chosen_as.update({name: canonical[name_key(name)] for name in names.values() if name_key(name) in chosen_keys})
@@ -215,6 +220,8 @@ def _choose_coders(seen: dict[str, str], wanted: Sequence[str] | None) -> list[s
     else:
         chosen = sorted(v for k, v in seen.items() if k != CONSENSUS)
     if len(chosen) < 2:
+        if wanted:
+            raise AgreementError(f"agreement needs two or more coders; --coders names only {', '.join(chosen)}")
         raise AgreementError(f"agreement needs two or more coders; the project has {', '.join(chosen) or 'none'}. "
                              "Merge the coders' files first (`refi-bridge merge`).")
     return chosen
