@@ -170,11 +170,7 @@ def matrix_workbook(built, path: str | os.PathLike, *, title: str | None = None)
     frame = pd.DataFrame(table.values, columns=names)
     top = [k[0] if split else k for k in keys]
     labels = list(dict.fromkeys(top))
-    # -- per row: in how many of the columns (cases) the theme is present, split values rolled up --
-    filled = {c: [any(bool(v) and v != 0 for v, t in zip(row, top) if t == c) for row in table.itertuples(index=False)]
-              for c in labels}
-    per_row = [sum(filled[c][i] for c in labels) for i in range(len(table))]
-    _, per_column = summaries(table, built.cell)
+    per_row, per_column = summaries(table)
     frame.insert(0, "Theme", list(table.index))
     frame["n of N"] = [f"{n} of {len(labels)}" for n in per_row]
     totals = {"Theme": "Themes per column"}

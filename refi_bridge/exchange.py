@@ -99,7 +99,7 @@ def write(project: Project, path: str | os.PathLike, dialect: str = "refi", *,
     guarded = list(protect)
     if project.read_info is not None and project.read_info.path:
         guarded.append(project.read_info.path)
-    _refuse_overwrite(target, guarded)
+    check_outputs([(target, None)], guarded)
     prepared, notes = _dialects.prepare(project, chosen)
     style = style or _dialects.ExportStyle()
     if kind == "qdc" and not prepared.codes:
@@ -131,10 +131,6 @@ def write(project: Project, path: str | os.PathLike, dialect: str = "refi", *,
     for note in notes:
         warnings.warn(f"{target}: {note}", RefiBridgeWarning, stacklevel=2)
     return notes
-
-
-def _refuse_overwrite(target: Path, inputs: Iterable[str | os.PathLike]) -> None:
-    check_outputs([(target, None)], inputs)
 
 
 def check_outputs(outputs: Iterable[tuple[str | os.PathLike, Iterable[str] | None]],

@@ -374,11 +374,13 @@ def initials(names: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def summaries(frame: pd.DataFrame, cell: str) -> tuple[list[int], list[int]]:
-    """Per row, the number of columns with something in them; per column, the number of rows."""
+def summaries(frame: pd.DataFrame) -> tuple[list[int], list[int]]:
+    """Per row, in how many columns the row is present (split sub-columns rolled up into their column);
+    per (sub-)column, how many rows are present in it."""
     def filled(value) -> bool:
         return bool(value) and value != 0
 
-    per_row = [sum(1 for v in row if filled(v)) for row in frame.itertuples(index=False)]
+    tops = [key[0] if isinstance(frame.columns, pd.MultiIndex) else key for key in frame.columns]
+    per_row = [len({top for top, value in zip(tops, row) if filled(value)}) for row in frame.itertuples(index=False)]
     per_column = [sum(1 for v in frame.iloc[:, i] if filled(v)) for i in range(frame.shape[1])]
     return per_row, per_column

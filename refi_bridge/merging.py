@@ -964,10 +964,6 @@ def _all_guids(project: Project):
     for source in project.sources:
         yield source.guid
         yield from (c.guid for c in source.codings)
-        for _, selection, _ in _iter_selections(source):
+        for _, selection, _ in selections_of(source):
             yield selection.guid
             yield from (c.guid for c in selection.codings)
-
-
-def _iter_selections(source):
-    return selections_of(source)

@@ -696,8 +696,3 @@ def coder_name(user_guid: str | None, users: Mapping[str, User]) -> str | None:
     if user is not None and user.name:
         return user.name
     return user_guid
-
-
-def text_of(owner: Any) -> str | None:
-    """The text a PlainTextSelection of ``owner`` indexes (a TextSource, Representation or Transcript)."""
-    return getattr(owner, "text", None)

@@ -237,7 +237,6 @@ def test_excel_shows_text_that_starts_with_an_equals_sign_and_never_runs_it(tmp_
 
 def test_a_name_collision_in_source_text_files_is_resolved_on_merge(tmp_path):
     """The same plain-text file name for two different texts (new document from a coder)."""
-    base = text_project("one text", [])
     path_source = Project(name="b", sources=(TextSource(guid=g(), name="Other", text="another text",
                                                         plain_text_path="internal://s1.txt"),))
     base = Project(name="m", sources=(TextSource(guid="s1", name="Doc", text="one text",

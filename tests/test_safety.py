@@ -199,7 +199,7 @@ def test_archive_changed_after_reading_is_noticed(tmp_path):
         project.files["pic.png"]
 
 
-def test_member_reader_never_reads_more_than_declared():
+def test_archives_are_told_by_their_first_bytes():
     data = io.BytesIO()
     with zipfile.ZipFile(data, "w") as zf:
         zf.writestr("project.qde", MINIMAL)

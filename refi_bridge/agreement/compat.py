@@ -105,31 +105,6 @@ def overlap_ratio(a: Span, b: Span) -> float:
     return inter / union if union else (1.0 if a == b else 0.0)
 
 
-def segment_matches(a: Sequence[Span], b: Sequence[Span], threshold: float) -> tuple[int, int]:
-    """MAXQDA: how many of a's and of b's segments have a counterpart overlapping by ``threshold``."""
-    matched_a = sum(1 for s in a if any(overlap_ratio(s, t) >= threshold for t in b))
-    matched_b = sum(1 for t in b if any(overlap_ratio(s, t) >= threshold for s in a))
-    return matched_a, matched_b
-
-
-def one_to_one(a: Sequence[Span], b: Sequence[Span], threshold: float) -> int:
-    """Pairs of segments matched one to one (best overlap first) with overlap at least ``threshold``."""
-    candidates = sorted(((overlap_ratio(s, t), i, j) for i, s in enumerate(a) for j, t in enumerate(b)
-                         if s[0] < t[1] and t[0] < s[1] or s == t), reverse=True)
-    used_a: set[int] = set()
-    used_b: set[int] = set()
-    pairs = 0
-    for ratio, i, j in candidates:
-        if ratio < threshold:
-            break
-        if i in used_a or j in used_b:
-            continue
-        used_a.add(i)
-        used_b.add(j)
-        pairs += 1
-    return pairs
-
-
 def maxqda_kappa(observed: float, codes: int) -> float:
     """MAXQDA's kappa: Brennan-Prediger's, with chance 1/k for k codes in the analysis."""
     if codes < 2:
@@ -138,8 +113,9 @@ def maxqda_kappa(observed: float, codes: int) -> float:
 
 
 def match_counts(a: Sequence[Span], b: Sequence[Span], thresholds: Sequence[float]) -> dict[float, tuple[int, int]]:
-    """For each threshold: (segments of a or b with a counterpart, one-to-one matched pairs), computing every
-    overlap once; the same numbers as :func:`segment_matches` and :func:`one_to_one`."""
+    """For each threshold: how many segments of a or b have a counterpart overlapping them by at least the
+    threshold (MAXQDA's count), and how many pairs match one to one (best overlap first); every overlap is
+    computed once for all thresholds."""
     ratios = [[overlap_ratio(s, t) for t in b] for s in a]
     candidates = sorted(((ratios[i][j], i, j) for i in range(len(a)) for j in range(len(b)) if ratios[i][j] > 0),
                         reverse=True)

@@ -96,7 +96,6 @@ class Tally:
     counterparts restrict to matter two coders both marked as units.
     """
 
-    coders: int = 0
     total: float = 0.0
     observed: dict[tuple, float] = field(default_factory=lambda: defaultdict(float))
     self_pairs: dict[Hashable, float] = field(default_factory=lambda: defaultdict(float))
@@ -109,7 +108,6 @@ class Tally:
         if m < 2:
             raise UndefinedCoefficientError("unitizing alpha needs at least two coders")
         # -- continua may be coded by different numbers of coders: each adds its own coincidences --
-        self.coders = max(self.coders, m)
         partitions = [_partition(segments, begin, end) for segments in coders]
         self.total += m * (end - begin)
         for partition in partitions:
@@ -133,9 +131,6 @@ class Tally:
         return self
 
     # -- the coefficients ---------------------------------------------------------------------------------
-
-    def values(self) -> list:
-        return sorted({c for c, _ in self.observed} | {k for _, k in self.observed}, key=_order)
 
     def u_alpha(self, binary: bool = False) -> float:
         if self.total == 0:
@@ -204,10 +199,6 @@ class Tally:
             return sum(cells.values()) / self.total if self.total else 0.0
         row = sum(v for (c, _), v in self.observed.items() if c == value)
         return sum(v for (c, _), v in cells.items() if c == value) / row if row else 0.0
-
-
-def _order(value) -> tuple:
-    return (value is not GAP, str(value))
 
 
 def u_alpha(coders: Sequence[Sequence[Segment]], continuum: tuple[int, int], binary: bool = False) -> float:
