@@ -45,8 +45,8 @@ def best_of(repeat: int, function) -> float:
 
 def study_files(scale: int) -> dict[str, Path]:
     """Write (once) the study at ``scale``: the truth and the three coders' files."""
-    from refi_bridge.demo import write_study
-    from refi_bridge.study import generate
+    from refi_bridge.demo.pipeline import write_study
+    from refi_bridge.demo.study import generate
 
     folder = DATA / f"scale-{scale}"
     marker = folder / "passages.csv"
@@ -75,7 +75,7 @@ def peak():
 def peak_memory(path: Path) -> int:
     """Peak resident memory added by reading ``path``, measured in a fresh process (bytes)."""
     code = PEAK + (
-        "import warnings, refi_bridge, refi_bridge.exchange\n"
+        "import warnings, refi_bridge, refi_bridge.formats.exchange\n"
         "warnings.simplefilter('ignore')\n"
         "before = peak()\n"
         f"p = refi_bridge.read({str(path)!r})\n"
@@ -111,7 +111,7 @@ def bench_io(files: dict[str, Path], repeat: int) -> dict:
 
 def bench_merge(files: dict[str, Path], repeat: int) -> dict:
     """Merging the three coders' files onto the master, against reading them."""
-    from refi_bridge.merging import MergeInput, merge_projects
+    from refi_bridge.team.merging import MergeInput, merge_projects
 
     paths = [files[name] for name in ("ingrid-nvivo", "tomas-atlasti", "amara-refi")]
     reading = best_of(repeat, lambda: [refi_bridge.read(p) for p in paths])
@@ -130,7 +130,7 @@ def bench_agreement(files: dict[str, Path], repeat: int) -> dict:
     from dataclasses import replace
 
     from refi_bridge.agreement import compute
-    from refi_bridge.merging import MergeInput, merge_projects
+    from refi_bridge.team.merging import MergeInput, merge_projects
 
     merged_path = DATA / f"merged-{len(files)}.qdpx"
     master = refi_bridge.read(files["master"])

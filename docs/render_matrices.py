@@ -14,8 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from refi_bridge.analysis import matrix
-from refi_bridge.demo import run_demo
+from refi_bridge.demo.pipeline import run_demo
+from refi_bridge.tables.reports import matrix
 
 IMAGES = Path(__file__).resolve().parent / "images"
 

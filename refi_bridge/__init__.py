@@ -53,8 +53,8 @@ from refi_bridge.model import (  # noqa: E402
 )
 
 # -- read/write pull in lxml; import them on first use so that `import refi_bridge.model` stays light --
-_LAZY = {"read": "refi_bridge.exchange", "write": "refi_bridge.exchange", "merge": "refi_bridge.teamwork",
-         "split": "refi_bridge.teamwork", "matrix": "refi_bridge.matrices"}
+_LAZY = {"read": "refi_bridge.formats.exchange", "write": "refi_bridge.formats.exchange", "merge": "refi_bridge.team.jobs",
+         "split": "refi_bridge.team.jobs", "matrix": "refi_bridge.tables.matrices"}
 _SUBPACKAGES = ("agreement",)
 
 

@@ -62,8 +62,8 @@ def inspect(file: Path, as_json: bool) -> None:
         refi-bridge inspect interviews.qdpx
         refi-bridge inspect interviews.qdpx --json | jq .coders
     """
-    from refi_bridge.exchange import read
-    from refi_bridge.summary import summarize
+    from refi_bridge.formats.exchange import read
+    from refi_bridge.formats.summary import summarize
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RefiBridgeWarning)  # listed in the summary instead
@@ -107,7 +107,7 @@ def validate(file: Path, strict: bool) -> None:
     Example:
         refi-bridge validate coder-a.qdpx
     """
-    from refi_bridge.validation import validate as run
+    from refi_bridge.formats.validation import validate as run
 
     if not file.is_file():
         raise click.ClickException(f"{file}: does not exist; give the path of a .qdpx, .qde or .qdc file.")
@@ -138,7 +138,7 @@ def convert(source: Path, target: Path, dialect: str) -> None:
         refi-bridge convert from-nvivo.qdpx for-qualcoder.qdpx --dialect qualcoder
         refi-bridge convert project.qdpx codebook.qdc
     """
-    from refi_bridge.exchange import read, write
+    from refi_bridge.formats.exchange import read, write
 
     click.echo(f"reading {source} ...", err=True)
     project = read(source)
@@ -160,7 +160,7 @@ def export(file: Path, output: Path) -> None:
     Example:
         refi-bridge export merged.qdpx -o codings.xlsx
     """
-    from refi_bridge.export import export_codings
+    from refi_bridge.tables.export import export_codings
 
     rows = export_codings(file, output)
     click.echo(f"wrote {output} ({rows} codings)")
@@ -188,13 +188,13 @@ def demo(output: Path, seed: int, study_only: bool) -> None:
         refi-bridge demo -o /tmp/study --seed 7
     """
     if study_only:
-        from refi_bridge.demo import write_study
-        from refi_bridge.study import generate
+        from refi_bridge.demo.pipeline import write_study
+        from refi_bridge.demo.study import generate
 
         files = write_study(generate(seed=seed), output, click.echo)
         click.echo(f"wrote {len(files)} files to {output}")
         return
-    from refi_bridge.demo import run_demo
+    from refi_bridge.demo.pipeline import run_demo
 
     result = run_demo(output, seed=seed, progress=click.echo)
     click.echo(f"done: the study and its results are in {result.folder.resolve()}")
@@ -224,7 +224,7 @@ def split(master: Path, coders: str, output: Path, pattern: str | None, assign: 
         refi-bridge split master.qdpx --coders "Ingrid,Tomás,Amara" -o handout/
         refi-bridge split master.qdpx --coders "Ingrid,Tomás" --sources "D0*-client-*" -o handout/
     """
-    from refi_bridge.teamwork import split as run
+    from refi_bridge.team.jobs import split as run
 
     if pattern and assign:
         raise click.UsageError("give --sources or --assign, not both")
@@ -261,7 +261,7 @@ def merge(files: tuple[Path, ...], output: Path, manifest: Path | None, code_map
         refi-bridge merge returned/*.qdpx --manifest handout/manifest.json -o merged.qdpx --report merge-report.xlsx
         refi-bridge merge a.qdpx b-nvivo.qdpx --coder b-nvivo.qdpx=Bo -o merged.qdpx --json > report.json
     """
-    from refi_bridge.teamwork import coder_option, merge_files
+    from refi_bridge.team.jobs import coder_option, merge_files
 
     outcome = merge_files(files, output, manifest=manifest, code_map=code_map,
                           coders=coder_option(coder_pairs), report=report, dialect=dialect,
@@ -307,7 +307,7 @@ def agreement(project: Path, output: Path | None, json_path: Path | None, coders
         refi-bridge agreement merged.qdpx -o agreement.xlsx
         refi-bridge agreement merged.qdpx --coders "Ingrid Halvorsen,Amara Okafor" --json - | jq .overall
     """
-    from refi_bridge.analysis import agreement as run
+    from refi_bridge.tables.reports import agreement as run
 
     if output is None and json_path is None:
         raise click.UsageError("give -o OUT.xlsx, --json OUT.json, or both")
@@ -347,7 +347,7 @@ def consensus(project: Path, resolutions: Path, output: Path, dialect: str) -> N
         refi-bridge consensus merged.qdpx --resolutions agreement.xlsx -o consensus.qdpx
         refi-bridge matrix consensus.qdpx --coders consensus -o matrix.xlsx
     """
-    from refi_bridge.analysis import consensus as run
+    from refi_bridge.tables.reports import consensus as run
 
     result = run(project, resolutions, output, dialect=dialect, progress=click.echo)
     if result.unresolved:
@@ -384,7 +384,7 @@ def matrix(project: Path, output: Path, rows: str, columns: str, split: str | No
         refi-bridge matrix merged.qdpx -o matrix.xlsx --group-by variable:Outcome --min-coders 2
         refi-bridge matrix merged.qdpx -o by-perspective.xlsx --split variable:Perspective --cell count
     """
-    from refi_bridge.analysis import matrix as run
+    from refi_bridge.tables.reports import matrix as run
 
     run(project, output, rows=rows, columns=columns, split=split, group_by=group_by, cell=cell,
         min_coders=min_coders, coders=_names(coders), title=title, progress=click.echo)

@@ -17,8 +17,10 @@ changes what it was given.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -31,7 +33,7 @@ __all__ = [
     "VideoSelection", "TranscriptSelection", "SyncPoint", "Transcript",
     "Source", "TextSource", "PictureSource", "PDFSource", "AudioSource", "VideoSource", "Note",
     "Link", "Vertex", "Edge", "Graph", "Project", "ReadInfo", "CodingRecord",
-    "guid_key", "new_guid", "map_guids", "map_codings", "coder_of", "coder_of_coding", "coder_name", "VARIABLE_TYPES", "TOOL_USERS",
+    "guid_key", "new_guid", "name_key", "path_key", "parse_path", "map_guids", "map_codings", "coder_of", "coder_of_coding", "coder_name", "VARIABLE_TYPES", "TOOL_USERS",
 ]
 
 VARIABLE_TYPES = ("Text", "Boolean", "Integer", "Float", "Date", "DateTime")
@@ -49,6 +51,26 @@ def guid_key(guid: str | None) -> str:
     if guid is None:
         return ""
     return guid.strip().strip("{}").lower()
+
+
+def name_key(name: str | None) -> str:
+    """A name as every comparison of names sees it: Unicode NFC, case folded, runs of white space as one.
+
+    >>> name_key("  Therapist  ALLIANCE ")
+    'therapist alliance'
+    """
+    return " ".join(unicodedata.normalize("NFC", name or "").casefold().split())
+
+
+def path_key(path: Sequence[str]) -> tuple[str, ...]:
+    """A code path as comparisons see it: each name through :func:`name_key`."""
+    return tuple(name_key(part) for part in path)
+
+
+def parse_path(text: str) -> tuple[str, ...]:
+    """A code path written as text (``"Theme > subcode"`` or ``"Theme :: subcode"``) as its parts."""
+    parts = re.split(r"\s*>\s*|\s*::\s*", text.strip()) if (">" in text or "::" in text) else [text.strip()]
+    return tuple(part for part in parts if part)
 
 
 def new_guid() -> str:
@@ -440,7 +462,7 @@ class ReadInfo:
     """How a project was read: facts about the file, not part of the project (ignored by ``==``).
 
     ``kind`` is ``"qdpx"``, ``"qde"`` or ``"qdc"``; ``position_unit`` the unit the file's text positions
-    were found to be in (see :mod:`refi_bridge.positions`), with ``position_evidence`` saying why.
+    were found to be in (see :mod:`refi_bridge.formats.positions`), with ``position_evidence`` saying why.
     """
 
     path: str | None = None
@@ -557,7 +579,7 @@ class Project:
 
     def codings(self) -> pandas.DataFrame:
         """All codings as a pandas DataFrame, one row per coding (see :func:`refi_bridge.tables.codings`)."""
-        from refi_bridge.tables import codings
+        from refi_bridge.tables.codings import codings
 
         return codings(self)
 

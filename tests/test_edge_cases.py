@@ -15,7 +15,6 @@ from refi_bridge.agreement import compute
 from refi_bridge.agreement.spans import collect
 from refi_bridge.cli import cli
 from refi_bridge.errors import RefiBridgeWarning, UnsafeFileError
-from refi_bridge.merging import Manifest, MergeInput, merge_projects
 from refi_bridge.model import (
     AudioSource,
     Code,
@@ -32,6 +31,7 @@ from refi_bridge.model import (
     TranscriptSelection,
     User,
 )
+from refi_bridge.team.merging import Manifest, MergeInput, merge_projects
 
 
 def g() -> str:
@@ -227,7 +227,7 @@ def test_excel_shows_text_that_starts_with_an_equals_sign_and_never_runs_it(tmp_
     path = tmp_path / "p.qdpx"
     refi_bridge.write(project, path)
     out = tmp_path / "codings.xlsx"
-    from refi_bridge.export import export_codings
+    from refi_bridge.tables.export import export_codings
 
     export_codings(path, out)
     sheet = load_workbook(out)["Codings"]

@@ -9,11 +9,11 @@ import pytest
 from openpyxl import load_workbook
 
 import refi_bridge
-from refi_bridge.analysis import matrix as write_matrix
 from refi_bridge.cli import cli
+from refi_bridge.demo.study import ABSENT, POSITIVE, TROUBLED
 from refi_bridge.errors import RefiBridgeWarning
-from refi_bridge.matrices import MARK, MatrixError, build, initials, matrix
-from refi_bridge.study import ABSENT, POSITIVE, TROUBLED
+from refi_bridge.tables.matrices import MARK, MatrixError, build, initials, matrix
+from refi_bridge.tables.reports import matrix as write_matrix
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dyad-study"
 CODER_FILES = ("ingrid-nvivo.qdpx", "tomas-atlasti.qdpx", "amara-refi.qdpx")

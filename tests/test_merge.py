@@ -21,7 +21,6 @@ from strategies import projects
 import refi_bridge
 from refi_bridge.cli import cli
 from refi_bridge.errors import MergeError, RefiBridgeWarning
-from refi_bridge.merging import MergeInput, merge_projects, name_key
 from refi_bridge.model import (
     Code,
     Coding,
@@ -32,7 +31,9 @@ from refi_bridge.model import (
     coder_of,
     guid_key,
     map_guids,
+    name_key,
 )
+from refi_bridge.team.merging import MergeInput, merge_projects
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dyad-study"
 CODER_FILES = ["ingrid-nvivo.qdpx", "tomas-atlasti.qdpx", "amara-refi.qdpx"]

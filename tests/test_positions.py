@@ -6,8 +6,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from refi_bridge.encoding import decode_text, encode_text
-from refi_bridge.positions import CODEPOINT, CODEPOINT_LF, UNITS, UTF16, OffsetMap, decide_unit, on_boundary
+from refi_bridge.formats.encoding import decode_text, encode_text
+from refi_bridge.formats.positions import (
+    CODEPOINT,
+    CODEPOINT_LF,
+    UNITS,
+    UTF16,
+    OffsetMap,
+    decide_unit,
+    on_boundary,
+)
 
 texts = st.text("ab c\n\r😊é👍.", max_size=60)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import refi_bridge
-from refi_bridge import qdpx
 from refi_bridge.errors import ProjectFileError, ProjectStructureError, RefiBridgeError, UnsafeFileError
+from refi_bridge.formats import qdpx
 
 DATA = Path(__file__).parent / "data"
 MINIMAL = (DATA / "minimal.qde").read_bytes()

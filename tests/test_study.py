@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 import refi_bridge
-from refi_bridge.demo import write_study
+from refi_bridge.demo.pipeline import write_study
+from refi_bridge.demo.study import ABSENT, TROUBLED, generate
 from refi_bridge.errors import RefiBridgeWarning
+from refi_bridge.formats.validation import validate
 from refi_bridge.model import guid_key
-from refi_bridge.study import ABSENT, TROUBLED, generate
-from refi_bridge.validation import validate
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dyad-study"
 FILES = ["master.qdpx", "truth.qdpx", "ingrid-nvivo.qdpx", "tomas-atlasti.qdpx", "amara-refi.qdpx"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import refi_bridge
 from refi_bridge.model import Coding, Project, TextSource, User
-from refi_bridge.tables import CODING_COLUMNS
+from refi_bridge.tables.codings import CODING_COLUMNS
 
 DATA = Path(__file__).parent / "data"
 

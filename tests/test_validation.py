@@ -10,8 +10,8 @@ from conftest import CORPUS_FILES, corpus_id, document_bytes
 from lxml import etree
 
 from refi_bridge.cli import cli
-from refi_bridge.schema import load_schema
-from refi_bridge.validation import validate
+from refi_bridge.formats.schema import load_schema
+from refi_bridge.formats.validation import validate
 
 U = "11111111-1111-4111-8111-111111111111"
 CODE = "22222222-2222-4222-8222-222222222222"

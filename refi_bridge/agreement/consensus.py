@@ -26,8 +26,16 @@ from dataclasses import dataclass, field, replace
 from refi_bridge.agreement.disagreements import agreed, disagreements
 from refi_bridge.agreement.spans import CONSENSUS, collect, unite_spans
 from refi_bridge.errors import AgreementError
-from refi_bridge.merging import name_key
-from refi_bridge.model import Coding, PlainTextSelection, Project, TextSource, User, coder_of_coding, guid_key
+from refi_bridge.model import (
+    Coding,
+    PlainTextSelection,
+    Project,
+    TextSource,
+    User,
+    coder_of_coding,
+    guid_key,
+    name_key,
+)
 
 REJECT = {"none", "no", "reject", "rejected", "drop", "delete", "-", "—", "nothing"}
 UNION = {"union", "all", "any", "everything"}

@@ -13,8 +13,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from refi_bridge.errors import AgreementError
-from refi_bridge.merging import name_key
-from refi_bridge.model import TOOL_USERS, PlainTextSelection, Project, TextSource, coder_of, guid_key
+from refi_bridge.model import (
+    TOOL_USERS,
+    PlainTextSelection,
+    Project,
+    TextSource,
+    coder_of,
+    guid_key,
+    name_key,
+)
 
 CONSENSUS = "consensus"
 ASSIGNED = "Assigned to "  # the name of the set that lists a coder's sources, written by merge --manifest

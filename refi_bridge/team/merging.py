@@ -17,14 +17,12 @@ that cannot be carried is listed in the report with the reason.
 from __future__ import annotations
 
 import re
-import unicodedata
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from refi_bridge.anchoring import Alignment, text_hash
 from refi_bridge.errors import MergeError
 from refi_bridge.model import (
     TOOL_USERS,
@@ -48,26 +46,15 @@ from refi_bridge.model import (
     internal_file,
     internal_files,
     map_codings,
+    name_key,
+    parse_path,
+    path_key,
     selections_of,
     without_codings,
 )
+from refi_bridge.team.anchoring import Alignment, text_hash
 
-__all__ = ["MergeInput", "Manifest", "MergeReport", "MergeResult", "merge_projects", "name_key", "path_key"]
-
-
-def name_key(name: str | None) -> str:
-    """A name as merging compares it: Unicode NFC, case folded, runs of white space as one space."""
-    return " ".join(unicodedata.normalize("NFC", name or "").casefold().split())
-
-
-def path_key(path: Sequence[str]) -> tuple[str, ...]:
-    return tuple(name_key(part) for part in path)
-
-
-def parse_path(text: str) -> tuple[str, ...]:
-    """A code path written as text (``"Theme > subcode"`` or ``"Theme/subcode"``) as its parts."""
-    parts = re.split(r"\s*>\s*|\s*::\s*", text.strip()) if (">" in text or "::" in text) else [text.strip()]
-    return tuple(part for part in parts if part)
+__all__ = ["MergeInput", "Manifest", "MergeReport", "MergeResult", "merge_projects"]
 
 
 @dataclass(frozen=True)

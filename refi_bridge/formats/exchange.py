@@ -13,9 +13,9 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
-from refi_bridge import dialects as _dialects
-from refi_bridge import qde, qdpx
 from refi_bridge.errors import ProjectFileError, RefiBridgeWarning
+from refi_bridge.formats import dialects as _dialects
+from refi_bridge.formats import qde, qdpx
 from refi_bridge.model import Project, TextSource, internal_file
 
 KINDS = {".qdpx": "qdpx", ".qde": "qde", ".qdc": "qdc"}
@@ -82,7 +82,7 @@ def write(project: Project, path: str | os.PathLike, dialect: str = "refi", *,
     """Write a project as ``.qdpx``, ``.qde`` or ``.qdc`` (chosen by the extension of ``path``).
 
     ``dialect`` adapts the file to the tool that will import it (``refi``, ``nvivo``, ``qualcoder``; see
-    :mod:`refi_bridge.dialects`). Returns notes on what the target tool will not keep; each is also issued
+    :mod:`refi_bridge.formats.dialects`). Returns notes on what the target tool will not keep; each is also issued
     as a :class:`RefiBridgeWarning`. ``protect`` names further files that must not be overwritten;
     ``style`` makes the file look as a given tool would package it (see :class:`ExportStyle`).
 

@@ -3,7 +3,7 @@
 The "representativeness table" of a qualitative paper — themes as rows, cases as columns, a mark where the
 case contributed to the theme — is what no QDA tool exports: their matrices count codings per document,
 cannot roll several interviews up to one case, and neither group nor colour columns. :func:`matrix` builds
-it from any REFI-QDA project as a DataFrame; :mod:`refi_bridge.analysis` lays it out as a workbook.
+it from any REFI-QDA project as a DataFrame; :mod:`refi_bridge.tables.reports` lays it out as a workbook.
 
 Rows: ``themes`` (top-level codes with their descendants rolled up), ``codes`` (every code), ``level:N``
 (codes at depth N, rolled up), ``sets`` (code sets as themes). Columns: ``cases`` (a case covers its
@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from refi_bridge.errors import RefiBridgeError
-from refi_bridge.merging import name_key
-from refi_bridge.model import TOOL_USERS, PlainTextSelection, Project, coder_of, guid_key
+from refi_bridge.model import TOOL_USERS, PlainTextSelection, Project, coder_of, guid_key, name_key
 
 MARK = "×"
 CELLS = ("mark", "count", "sources", "coders")

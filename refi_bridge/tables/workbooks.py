@@ -1,30 +1,27 @@
-"""Analysis jobs on files: the agreement workbook, the consensus project (and the matrix workbook).
+"""The workbooks a researcher reads: agreement, merge report and theme-by-case matrix.
 
-This module reads projects, calls the pure computations, and lays their tables out as workbooks; the
-statistics are :mod:`refi_bridge.agreement`'s, the layout :mod:`refi_bridge.excel`'s.
+Each function lays out tables that were already computed; the layout itself (fonts, widths, print set-up)
+is :mod:`refi_bridge.tables.excel`'s, and the numbers are the computations' own.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import warnings
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from refi_bridge.agreement.consensus import ConsensusResult, build
-from refi_bridge.agreement.report import RELIABLE, TENTATIVE, AgreementReport, compute
-from refi_bridge.errors import AgreementError, RefiBridgeWarning
-from refi_bridge.excel import Sheet, read_table, write_workbook
-from refi_bridge.exchange import atomic_output, check_outputs, read, write
-
-Progress = Callable[[str], None]
+from refi_bridge.agreement.report import RELIABLE, TENTATIVE, AgreementReport
+from refi_bridge.formats.exchange import atomic_output
+from refi_bridge.tables.excel import Sheet, write_workbook
+from refi_bridge.team.merging import MergeReport
 
 GOOD, FAIR, POOR = "C6EFCE", "FFEB9C", "FFC7CE"
 ALPHA_COLUMNS = ("u_alpha_binary", "presence_alpha", "u_alpha", "cu_alpha", "u_alpha_binary (codes pooled)",
                  "u_alpha_binary without")
+
+GROUP_COLOURS = [("DCE6F1", "9BC2E6"), ("FCE4D6", "F4B084"), ("E2EFDA", "A9D08E"), ("FFF2CC", "FFD966"),
+                 ("EDE2F6", "C9A9E0"), ("F2F2F2", "BFBFBF")]
 
 
 def _alpha_fill(_: int, column: str, value: object) -> str | None:
@@ -41,9 +38,6 @@ def _pair_fill(_: int, column: str, value: object) -> str | None:
         return None
     return GOOD if value >= RELIABLE else FAIR if value >= TENTATIVE else POOR
 
-
-def _quiet(progress: Progress | None) -> Progress:
-    return progress or (lambda _: None)
 
 
 def agreement_workbook(report: AgreementReport, path: str | os.PathLike) -> None:
@@ -96,72 +90,10 @@ def agreement_workbook(report: AgreementReport, path: str | os.PathLike) -> None
         write_workbook(temporary, sheets)
 
 
-def agreement(project_path: str | os.PathLike, output: str | os.PathLike | None = None, *,
-              json_path: str | os.PathLike | None = None, coders: Sequence[str] | None = None,
-              codes: Sequence[str] | None = None, overlap: float = 0.9, bootstrap: int = 1000,
-              only_coded_documents: bool = False, progress: Progress | None = None) -> AgreementReport:
-    """Compute agreement for a project file and write the workbook (``output``) and JSON (``json_path``)."""
-    say = _quiet(progress)
-    check_outputs([(output, (".xlsx",)), (json_path, (".json",))], [project_path])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RefiBridgeWarning)
-        project = read(project_path)
-    say(f"read {Path(project_path).name}; computing agreement ({bootstrap} bootstrap resamples)")
-    report = compute(project, coders=coders, codes=codes, overlap=overlap, bootstrap=bootstrap,
-                     only_coded_documents=only_coded_documents)
-    if output is not None:
-        agreement_workbook(report, output)
-        say(f"wrote {output}")
-    if json_path is not None:
-        target = Path(json_path)
-        with atomic_output(target) as temporary:
-            temporary.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
-        say(f"wrote {json_path}")
-    return report
-
-
-def consensus(project_path: str | os.PathLike, resolutions: str | os.PathLike, output: str | os.PathLike, *,
-              dialect: str = "refi", progress: Progress | None = None) -> ConsensusResult:
-    """Turn a filled-in disagreements sheet into a ``consensus`` coder layer and write the project."""
-    say = _quiet(progress)
-    check_outputs([(output, (".qdpx", ".qde"))], [project_path, resolutions])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RefiBridgeWarning)
-        project = read(project_path)
-    try:
-        rows = read_table(resolutions, "Disagreements", "source")
-    except LookupError as error:
-        raise AgreementError(f"{resolutions}: {error.args[0]}; give the agreement.xlsx that `refi-bridge "
-                             "agreement` wrote, with its resolution column filled in.") from None
-    for column in ("resolution", "source_guid", "code_guid"):
-        if column not in rows.columns:
-            raise AgreementError(f"{resolutions}: the Disagreements sheet has no {column!r} column; it must be "
-                                 "the sheet refi-bridge wrote, with its columns kept.")
-    try:
-        result = build(project, rows.to_dict(orient="records"))
-    except AgreementError as error:
-        raise AgreementError(f"{resolutions}: {error}") from None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RefiBridgeWarning)
-        write(result.project, output, dialect=dialect, protect=[project_path, resolutions])
-    say(f"wrote {output}: {result.agreed} agreed passages, {result.resolved} resolved, {result.rejected} "
-        f"rejected, {len(result.unresolved)} unresolved")
-    return result
-
-
-# -------------------------------------------------------------------------------------------------------
-# Matrices
-# -------------------------------------------------------------------------------------------------------
-
-# -- light fills for cells and stronger ones for headers, one pair per column group --
-GROUP_COLOURS = [("DCE6F1", "9BC2E6"), ("FCE4D6", "F4B084"), ("E2EFDA", "A9D08E"), ("FFF2CC", "FFD966"),
-                 ("EDE2F6", "C9A9E0"), ("F2F2F2", "BFBFBF")]
-
-
 def matrix_workbook(built, path: str | os.PathLike, *, title: str | None = None) -> None:
     """Write a matrix (:class:`refi_bridge.matrices.Matrix`) as a workbook: the matrix, the quotes behind
     every marked cell, and a long table for pivot tables."""
-    from refi_bridge.matrices import summaries
+    from refi_bridge.tables.matrices import summaries
 
     table = built.table
     split = isinstance(table.columns, pd.MultiIndex)
@@ -270,21 +202,39 @@ def _long(built) -> pd.DataFrame:
                                        "code_path", "start", "end", "text"])
 
 
-def matrix(project_path: str | os.PathLike, output: str | os.PathLike, *, rows: str = "themes",
-           columns: str = "cases", split: str | None = None, group_by: str | None = None, cell: str = "mark",
-           min_coders: int = 1, coders: Sequence[str] | None = None, title: str | None = None,
-           progress: Progress | None = None):
-    """Build the matrix of a project file and write its workbook; returns the :class:`Matrix`."""
-    from refi_bridge.matrices import build as build_matrix
+SHEET_NOTES = {
+    "files": ("Files", "One row per input: what matched and how, and the codings it brought."),
+    "coders": ("Coders", "Codings per coder in each file (as credited there) and in the merged project."),
+    "sources": ("Sources", "How each source of each file was matched to the master: by GUID, by the hash of "
+                "its normalised text, by name, or added as new; and whether its text differs."),
+    "codes": ("Codes", "How each code of each file was matched: GUID, --code-map, path of names, unique "
+              "name, or new."),
+    "new_codes": ("New codes", "Codes a coder added that the master lacks; each is added once."),
+    "conflicts": ("Conflicts", "Codes matched across files whose parent, name, colour or description "
+                  "differ; the merged project keeps the first value."),
+    "reanchored": ("Re-anchored", "Codings moved onto the master text because the coder's copy differed; "
+                   "'exact' is false where the coded text changed: check those by hand."),
+    "not_carried": ("Not carried", "What could not be carried into the merged project, and why."),
+}
 
-    say = _quiet(progress)
-    check_outputs([(output, (".xlsx",))], [project_path])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RefiBridgeWarning)
-        project = read(project_path)
-    built = build_matrix(project, rows=rows, columns=columns, split=split, group_by=group_by, cell=cell,
-                         min_coders=min_coders, coders=coders)
-    matrix_workbook(built, output, title=title)
-    say(f"wrote {output}: {built.table.shape[0]} rows x {built.table.shape[1]} columns, "
-        f"{len(built.contributions)} passages behind them")
-    return built
+
+def write_merge_report(report: MergeReport, path: str | os.PathLike) -> None:
+    """The merge report as a workbook a researcher reads to trust the merge."""
+    frames = report.frames()
+    sheets = []
+    for name in ("files", "coders", "sources", "codes", "new_codes", "conflicts", "reanchored", "not_carried"):
+        title, caption = SHEET_NOTES[name]
+        frame = frames[name]
+        lines = [caption, f"{len(frame)} rows. Base texts: {report.base}."]
+        if name == "files":
+            lines += [f"Note: {note}" for note in report.notes]
+        if frame.empty:
+            lines.append("Nothing to report here.")
+        sheets.append(Sheet(name=title, frame=frame, title=f"Merge report: {title.lower()}", caption=lines,
+                            wrap=[c for c in ("old_text", "new_text", "why", "what") if c in frame.columns],
+                            widths={"old_text": 50, "new_text": 50, "users_found": 40}))
+    target = Path(path)
+    with atomic_output(target) as temporary:
+        write_workbook(temporary, sheets)
+
+

@@ -1,7 +1,7 @@
 """The team workflow on files: ``split`` a master for N coders, ``merge`` what they send back.
 
-This module reads and writes; the matching itself is :mod:`refi_bridge.merging` and
-:mod:`refi_bridge.splitting`, which work on projects only.
+This module reads and writes; the matching itself is :mod:`refi_bridge.team.merging` and
+:mod:`refi_bridge.team.splitting`, which work on projects only.
 """
 
 from __future__ import annotations
@@ -13,23 +13,20 @@ import os
 import shutil
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from refi_bridge.errors import MergeError, ProjectFileError, RefiBridgeWarning
-from refi_bridge.excel import Sheet, write_workbook
-from refi_bridge.exchange import atomic_output, check_outputs, read, write
-from refi_bridge.merging import Manifest, MergeInput, MergeReport, MergeResult, merge_projects, name_key
-from refi_bridge.model import Project
-from refi_bridge.splitting import assignment_for, hand_out, make_manifest, slug
+from refi_bridge.formats.exchange import atomic_output, check_outputs, read, write
+from refi_bridge.model import Project, name_key
+from refi_bridge.progress import Progress, quiet
+from refi_bridge.tables.workbooks import write_merge_report
+from refi_bridge.team.merging import Manifest, MergeInput, MergeResult, merge_projects
+from refi_bridge.team.splitting import assignment_for, hand_out, make_manifest, slug
 
-Progress = Callable[[str], None]
 MANIFEST = "manifest.json"
 
-
-def _quiet(progress: Progress | None) -> Progress:
-    return progress or (lambda _: None)
 
 
 # -------------------------------------------------------------------------------------------------------
@@ -54,7 +51,7 @@ def split(master: str | os.PathLike, coders: Sequence[str], folder: str | os.Pat
     ``sources`` is a glob on source names (``"D0*-client-*"``); ``assign`` a CSV with columns ``coder`` and
     ``source`` (a name or GUID) for uneven assignments. ``dialect`` is the tool the coders use.
     """
-    say = _quiet(progress)
+    say = quiet(progress)
     master_path = Path(master)
     if any(name_key(coder) == "consensus" for coder in coders):
         raise MergeError("'consensus' is the name of the team's agreed layer (refi-bridge consensus); give the "
@@ -170,14 +167,14 @@ def load_manifest(path: str | os.PathLike) -> tuple[Manifest, Path]:
 def merge(projects_or_paths: Iterable[Project | str | os.PathLike], *, manifest: str | os.PathLike | None = None,
           code_map: Mapping[str, str] | str | os.PathLike | None = None,
           coders: Mapping[str, str] | None = None, progress: Progress | None = None) -> MergeResult:
-    """Merge coders' projects (or files) into one project, losing nothing; see :mod:`refi_bridge.merging`.
+    """Merge coders' projects (or files) into one project, losing nothing; see :mod:`refi_bridge.team.merging`.
 
     ``manifest`` (from ``split``) supplies the master and who each file was handed to; without it, the first
     input's texts are the master. ``code_map`` maps renamed codes (``{"old path or name": "master path"}`` or
     a CSV with columns ``from``, ``to``). ``coders`` credits every coding of a file to a coder
     (``{"file name or path": "coder"}``), for tools that stamp codings with whoever exported the file.
     """
-    say = _quiet(progress)
+    say = quiet(progress)
     base = None
     loaded_manifest = None
     master_path = None
@@ -235,7 +232,7 @@ def merge_files(paths: Sequence[str | os.PathLike], output: str | os.PathLike, *
                 json_path: str | os.PathLike | None = None, dialect: str = "refi",
                 progress: Progress | None = None) -> MergeOutcome:
     """Merge files and write the merged project, the report workbook (``report``) and JSON (``json_path``)."""
-    say = _quiet(progress)
+    say = quiet(progress)
     protect = [*paths, manifest, code_map]
     if manifest is not None:
         protect.append(load_manifest(manifest)[1])  # the reference master the manifest names
@@ -258,42 +255,6 @@ def merge_files(paths: Sequence[str | os.PathLike], output: str | os.PathLike, *
             temporary.write_text(json.dumps(result.report.to_dict(), indent=2, ensure_ascii=False),
                                  encoding="utf-8")
     return outcome
-
-
-SHEET_NOTES = {
-    "files": ("Files", "One row per input: what matched and how, and the codings it brought."),
-    "coders": ("Coders", "Codings per coder in each file (as credited there) and in the merged project."),
-    "sources": ("Sources", "How each source of each file was matched to the master: by GUID, by the hash of "
-                "its normalised text, by name, or added as new; and whether its text differs."),
-    "codes": ("Codes", "How each code of each file was matched: GUID, --code-map, path of names, unique "
-              "name, or new."),
-    "new_codes": ("New codes", "Codes a coder added that the master lacks; each is added once."),
-    "conflicts": ("Conflicts", "Codes matched across files whose parent, name, colour or description "
-                  "differ; the merged project keeps the first value."),
-    "reanchored": ("Re-anchored", "Codings moved onto the master text because the coder's copy differed; "
-                   "'exact' is false where the coded text changed: check those by hand."),
-    "not_carried": ("Not carried", "What could not be carried into the merged project, and why."),
-}
-
-
-def write_merge_report(report: MergeReport, path: str | os.PathLike) -> None:
-    """The merge report as a workbook a researcher reads to trust the merge."""
-    frames = report.frames()
-    sheets = []
-    for name in ("files", "coders", "sources", "codes", "new_codes", "conflicts", "reanchored", "not_carried"):
-        title, caption = SHEET_NOTES[name]
-        frame = frames[name]
-        lines = [caption, f"{len(frame)} rows. Base texts: {report.base}."]
-        if name == "files":
-            lines += [f"Note: {note}" for note in report.notes]
-        if frame.empty:
-            lines.append("Nothing to report here.")
-        sheets.append(Sheet(name=title, frame=frame, title=f"Merge report: {title.lower()}", caption=lines,
-                            wrap=[c for c in ("old_text", "new_text", "why", "what") if c in frame.columns],
-                            widths={"old_text": 50, "new_text": 50, "users_found": 40}))
-    target = Path(path)
-    with atomic_output(target) as temporary:
-        write_workbook(temporary, sheets)
 
 
 def coder_option(values: Iterable[str]) -> dict[str, str]:

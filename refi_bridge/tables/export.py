@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from refi_bridge.excel import Sheet, write_workbook
-from refi_bridge.exchange import atomic_output, check_outputs, read
-from refi_bridge.tables import codings
+from refi_bridge.formats.exchange import atomic_output, check_outputs, read
+from refi_bridge.tables.codings import codings
+from refi_bridge.tables.excel import Sheet, write_workbook
 
 
 def export_codings(source: str | os.PathLike, output: str | os.PathLike) -> int:

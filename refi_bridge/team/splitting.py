@@ -13,10 +13,10 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from refi_bridge.anchoring import text_hash
 from refi_bridge.errors import MergeError
-from refi_bridge.merging import Manifest, name_key
-from refi_bridge.model import Project, User, guid_key, internal_files, without_codings
+from refi_bridge.model import Project, User, guid_key, internal_files, name_key, without_codings
+from refi_bridge.team.anchoring import text_hash
+from refi_bridge.team.merging import Manifest
 
 
 def slug(name: str) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from refi_bridge.formats.positions import UNIT_LABELS
 from refi_bridge.model import PlainTextSelection, Project
-from refi_bridge.positions import UNIT_LABELS
 
 
 def summarize(project: Project) -> dict:

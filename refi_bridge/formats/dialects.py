@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 
 from refi_bridge.errors import DialectError
+from refi_bridge.formats.positions import CODEPOINT, UTF16
 from refi_bridge.model import (
     Code,
     Coding,
@@ -23,7 +24,6 @@ from refi_bridge.model import (
     guid_key,
     map_codings,
 )
-from refi_bridge.positions import CODEPOINT, UTF16
 
 
 @dataclass(frozen=True)

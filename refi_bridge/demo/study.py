@@ -10,7 +10,7 @@ theme presence per dyad follows the study's table, and three coders who deviate 
 people do (shifted boundaries, missed passages, a wrong subcode, an extra passage), each exported as their
 tool would: NVivo (UTF-16 positions, CR LF, BOM, ``Sources/``), ATLAS.ti (upper-case GUIDs, document
 named after the project) and standard REFI-QDA. Everything here is plain model data; writing the files is
-:mod:`refi_bridge.demo`'s business.
+:mod:`refi_bridge.demo.pipeline`'s business.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass, field, replace
 
-from refi_bridge.dialects import ExportStyle
+from refi_bridge.formats.dialects import ExportStyle
 from refi_bridge.model import (
     Case,
     Code,

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from lxml import etree
 
-from refi_bridge import qde, qdpx
 from refi_bridge.errors import RefiBridgeError, RefiBridgeWarning
+from refi_bridge.formats import qde, qdpx
+from refi_bridge.formats.schema import schema_errors
 from refi_bridge.model import guid_key
-from refi_bridge.schema import schema_errors
 
 ERROR = "error"
 WARNING = "warning"

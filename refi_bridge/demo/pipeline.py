@@ -11,19 +11,17 @@ import csv
 import io
 import os
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from refi_bridge.analysis import agreement, matrix
+from refi_bridge.demo.study import Study, generate
 from refi_bridge.errors import RefiBridgeWarning
-from refi_bridge.exchange import atomic_output, read, write
-from refi_bridge.study import Study, generate
-from refi_bridge.summary import summarize
-from refi_bridge.teamwork import merge_files, split
-from refi_bridge.validation import validate
-
-Progress = Callable[[str], None]
+from refi_bridge.formats.exchange import atomic_output, read, write
+from refi_bridge.formats.summary import summarize
+from refi_bridge.formats.validation import validate
+from refi_bridge.progress import Progress
+from refi_bridge.tables.reports import agreement, matrix
+from refi_bridge.team.jobs import merge_files, split
 
 PASSAGE_COLUMNS = ("coder", "source", "start", "end", "theme", "code")
 

@@ -22,7 +22,7 @@ def schema_directory() -> Path:
     packaged = resources.files("refi_bridge") / "schemas"
     if packaged.is_dir():
         return Path(str(packaged))
-    checkout = Path(__file__).resolve().parent.parent / "schemas"
+    checkout = Path(__file__).resolve().parents[2] / "schemas"
     if checkout.is_dir():
         return checkout
     raise ProjectFileError("refi_bridge's XSD schemas are missing from the installation; reinstall the package.")

@@ -19,8 +19,16 @@ from html import unescape
 from lxml import etree
 
 from refi_bridge import __version__
-from refi_bridge.encoding import decode_text, encode_text
 from refi_bridge.errors import ProjectFileError, ProjectStructureError, UnsafeFileError
+from refi_bridge.formats.encoding import decode_text, encode_text
+from refi_bridge.formats.positions import (
+    CODEPOINT,
+    UNIT_LABELS,
+    OffsetMap,
+    decide_unit,
+    positions_to_codepoints,
+    text_owners,
+)
 from refi_bridge.model import (
     AudioSelection,
     AudioSource,
@@ -50,14 +58,6 @@ from refi_bridge.model import (
     Vertex,
     VideoSelection,
     VideoSource,
-)
-from refi_bridge.positions import (
-    CODEPOINT,
-    UNIT_LABELS,
-    OffsetMap,
-    decide_unit,
-    positions_to_codepoints,
-    text_owners,
 )
 
 NS_PROJECT = "urn:QDA-XML:project:1.0"
