@@ -16,11 +16,13 @@ from refi_bridge.errors import (  # noqa: E402
     DialectError,
     MergeConflictError,
     MergeError,
+    MissingExtraError,
     ProjectFileError,
     ProjectStructureError,
     RefiBridgeError,
     RefiBridgeWarning,
     SchemaError,
+    SurveyError,
     UnsafeFileError,
 )
 from refi_bridge.model import (  # noqa: E402
@@ -55,7 +57,8 @@ from refi_bridge.model import (  # noqa: E402
 # -- read/write pull in lxml; import them on first use so that `import refi_bridge.model` stays light --
 _LAZY = {"read": "refi_bridge.formats.exchange", "write": "refi_bridge.formats.exchange", "merge": "refi_bridge.team.jobs",
          "split": "refi_bridge.team.jobs", "matrix": "refi_bridge.tables.matrices"}
-_SUBPACKAGES = ("agreement",)
+# -- `survey` is a package that can be called: refi_bridge.survey(paths, outdir) --
+_SUBPACKAGES = ("agreement", "survey")
 
 
 def __getattr__(name: str):
@@ -72,12 +75,12 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "__version__", "read", "write", "merge", "split", "matrix", "agreement",
+    "__version__", "read", "write", "merge", "split", "matrix", "agreement", "survey",
     "Project", "User", "Code", "Set", "Variable", "VariableValue", "Case", "Coding", "Note", "Link",
     "Graph", "Vertex", "Edge", "TextSource", "PictureSource", "PDFSource", "AudioSource", "VideoSource",
     "Transcript", "SyncPoint", "PlainTextSelection", "PictureSelection", "PDFSelection", "AudioSelection",
     "VideoSelection", "TranscriptSelection",
     "RefiBridgeError", "ProjectFileError", "UnsafeFileError", "ProjectStructureError", "SchemaError",
     "DanglingReferenceError", "DialectError", "MergeError", "MergeConflictError", "AgreementError",
-    "RefiBridgeWarning",
+    "SurveyError", "MissingExtraError", "RefiBridgeWarning",
 ]

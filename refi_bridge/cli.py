@@ -388,3 +388,36 @@ def matrix(project: Path, output: Path, rows: str, columns: str, split: str | No
 
     run(project, output, rows=rows, columns=columns, split=split, group_by=group_by, cell=cell,
         min_coders=min_coders, coders=_names(coders), title=title, progress=click.echo)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for files.parquet, codings.parquet/ and summary.xlsx (created if missing).")
+@click.option("--workers", type=click.IntRange(1), help="Local worker processes.  [default: one per core]")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786) instead.")
+@click.option("--again", "--no-resume", "again", is_flag=True,
+              help="Survey every file again, also those surveyed into OUTDIR before and unchanged since.")
+def survey(paths: tuple[Path, ...], outdir: Path, workers: int | None, scheduler: str | None, again: bool) -> None:
+    """Survey an archive: every .qdpx, .qde and .qdc file under PATHS into Parquet tables.
+
+    files.parquet has one row per file: kind, tool and version, position unit, counts, coders, the
+    validation verdict with its first findings, the time taken, and for a file that could not be read
+    (broken, hostile, not REFI-QDA) its one-line error. codings.parquet/ holds every coding of every file
+    read (the columns of `export`, after a `file` column), written file by file; summary.xlsx counts files
+    by tool, validity and codings by tool. Work runs on local processes, or with --scheduler on a running
+    Dask cluster whose workers see the same paths. Running again into OUTDIR skips unchanged files.
+    Needs the extra: pip install 'refi-bridge[distributed]'.
+
+    \b
+    Example:
+        refi-bridge survey archive/ -o survey/
+        refi-bridge survey /data/qdr/*.qdpx -o survey/ --scheduler tcp://10.0.0.5:8786
+    """
+    from refi_bridge.survey import survey as run
+
+    result = run(list(paths), outdir, workers=workers, scheduler=scheduler, resume=not again,
+                 progress=lambda message: click.echo(message, err=True))
+    click.echo(f"{outdir}: {result.files} files ({result.unreadable} could not be read), {result.codings} codings; "
+               f"{result.surveyed} surveyed now, {result.unchanged} unchanged since the last survey")

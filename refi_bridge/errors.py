@@ -79,5 +79,13 @@ class UndefinedCoefficientError(AgreementError):
         self.why = why
 
 
+class SurveyError(RefiBridgeError, RuntimeError):
+    """A survey cannot run as asked: no files found, an output folder in the way, a cluster out of reach."""
+
+
+class MissingExtraError(SurveyError, ImportError):
+    """A feature needs an optional extra that is not installed; the message names the ``pip install``."""
+
+
 class RefiBridgeWarning(UserWarning):
     """Something was recovered from: a quirk fixed, an element that could not be carried, a guess made."""

@@ -49,6 +49,10 @@ ALLOWED = {
     "zipfile": {"refi_bridge.formats.qdpx"},
     "openpyxl": {"refi_bridge.tables.excel"},
     "click": {"refi_bridge.cli"},
+    # -- the optional `distributed` extra: Parquet and Dask, imported on first use by the survey alone --
+    "pyarrow": {"refi_bridge.survey.parquet"},
+    "dask": {"refi_bridge.survey.running"},
+    "distributed": {"refi_bridge.survey.running"},
 }
 # -- stdlib only (plus other refi_bridge modules) --
 PURE = {"refi_bridge.model", "refi_bridge.errors", "refi_bridge.progress", "refi_bridge.formats.positions",

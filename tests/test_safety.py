@@ -4,29 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import io
-import struct
 import zipfile
 from pathlib import Path
 
 import pytest
+from hostile import DATA, DOCTYPE, LAUGHS, MINIMAL, NOT_REFI, XXE, lying_header, make_zip, overlapping
 
 import refi_bridge
 from refi_bridge.errors import ProjectFileError, ProjectStructureError, RefiBridgeError, UnsafeFileError
 from refi_bridge.formats import qdpx
-
-DATA = Path(__file__).parent / "data"
-MINIMAL = (DATA / "minimal.qde").read_bytes()
-
-
-def make_zip(path: Path, members: dict[str, bytes], **attributes) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            info = zipfile.ZipInfo(name)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            for key, value in attributes.get(name, {}).items():
-                setattr(info, key, value)
-            zf.writestr(info, data)
-    return path
 
 
 def digest(path: Path) -> str:
@@ -62,42 +48,16 @@ def test_total_size_limit(tmp_path):
 
 
 def test_a_header_that_lies_about_the_size_is_caught(tmp_path):
-    path = make_zip(tmp_path / "liar.qdpx", {"project.qde": MINIMAL})
-    data = bytearray(path.read_bytes())
-    local = data.index(b"PK\x03\x04")
-    central = data.index(b"PK\x01\x02")
-    struct.pack_into("<I", data, local + 22, 10)
-    struct.pack_into("<I", data, central + 24, 10)
-    path.write_bytes(bytes(data))
+    path = lying_header(tmp_path / "liar.qdpx")
     with pytest.raises(ProjectFileError):
         refi_bridge.read(path)
 
 
 def test_overlapping_members_are_refused(tmp_path):
     """Two central-directory entries pointing at one local file: the construction of dense zip bombs."""
-    path = make_zip(tmp_path / "overlap.qdpx", {"project.qde": MINIMAL})
-    data = path.read_bytes()
-    central = data.index(b"PK\x01\x02")
-    end = data.index(b"PK\x05\x06")
-    entry = data[central:end]
-    twin = entry.replace(b"project.qde", b"sources/x.t")  # same length, same offset
-    eocd = bytearray(data[end:])
-    struct.pack_into("<HH", eocd, 8, 2, 2)
-    struct.pack_into("<I", eocd, 12, len(entry) * 2)
-    path.write_bytes(data[:central] + entry + twin + bytes(eocd))
+    path = overlapping(tmp_path / "overlap.qdpx")
     with pytest.raises(RefiBridgeError, match="overlap|damaged|Overlapped"):
         refi_bridge.read(path)
-
-
-XXE = b"""<?xml version="1.0"?>
-<!DOCTYPE Project [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
-<Project xmlns="urn:QDA-XML:project:1.0" name="&xxe;"/>"""
-
-LAUGHS = b"""<?xml version="1.0"?>
-<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
-<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
-<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>
-<Project xmlns="urn:QDA-XML:project:1.0" name="&lol4;"/>"""
 
 
 @pytest.mark.parametrize("payload", [XXE, LAUGHS], ids=["external-entity", "billion-laughs"])
@@ -113,20 +73,12 @@ def test_entity_attacks_are_refused(tmp_path, payload):
 
 def test_plain_doctype_is_refused(tmp_path):
     qde = tmp_path / "dtd.qde"
-    qde.write_bytes(b'<?xml version="1.0"?><!DOCTYPE Project SYSTEM "http://example.invalid/x.dtd">'
-                    b'<Project xmlns="urn:QDA-XML:project:1.0" name="x"/>')
+    qde.write_bytes(DOCTYPE)
     with pytest.raises(UnsafeFileError, match="DOCTYPE"):
         refi_bridge.read(qde)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "neither a ZIP"),
-    (b"hello", "neither a ZIP"),
-    (b"<Project name='x'", "not well-formed"),
-    (b"<Other/>", "not <Project> or <CodeBook>"),
-    (b"<Project xmlns='urn:example' name='x'/>", "not a REFI-QDA one"),
-    (b"PK\x03\x04garbage", "not a readable ZIP"),
-])
+@pytest.mark.parametrize("content, message", NOT_REFI)
 def test_bad_files_give_one_clear_line(tmp_path, content, message):
     path = tmp_path / "bad.qdpx"
     path.write_bytes(content)
