@@ -6,9 +6,14 @@ numbers mean the same on a laptop and on CI:
 * read:  ``refi_bridge.read(qdpx)`` against plain ``lxml.etree.parse`` of the same ``project.qde``
 * write: ``refi_bridge.write(project, qdpx)`` against the same baseline
 * memory: peak resident memory added by ``read`` (in a fresh process) against the size of the XML
+* survey: ``refi-bridge survey`` of an archive of study-sized projects with 1 and 2 local workers and on a
+  Dask ``LocalCluster`` of 2 worker processes, against reading the same files one after another in this
+  process; and the peak memory of the survey's processes at two archive sizes
 
 The project is the demo study's ground truth at ``--scale`` (12 dyads and ~200 codings per unit), written
-once to ``benchmarks/data/``. Results are printed and appended to ``benchmarks/results.jsonl``.
+once to ``benchmarks/data/``; the survey's archive is ``--survey-files`` files of the study at scale 1
+(five per seed: master, truth and three coders' exports). Results are printed and appended to
+``benchmarks/results.jsonl``.
 """
 
 from __future__ import annotations
@@ -148,7 +153,137 @@ def bench_agreement(files: dict[str, Path], repeat: int) -> dict:
             "agreement_ratio": round(full / reading, 2), "doubling_ratio": round(full / halved, 2)}
 
 
-BENCHES = {"io": bench_io, "merge": bench_merge, "agreement": bench_agreement}
+def survey_archive(files: int) -> Path:
+    """Write (once) an archive of ``files`` study files: seeds 1, 2, ... of the study at scale 1, five files
+    each (master, truth, three coders in their tools' dialects)."""
+    from refi_bridge.demo.pipeline import write_study
+    from refi_bridge.demo.study import generate
+
+    folder = DATA / f"archive-{files}"
+    seeds = -(-files // 5)
+    if len(list(folder.glob("*/*.qdpx"))) != seeds * 5:
+        print(f"writing an archive of {seeds * 5} files to {folder} ...", flush=True)
+        for seed in range(1, seeds + 1):
+            write_study(generate(seed=seed), folder / f"seed-{seed:04d}")
+    return folder
+
+
+SURVEY_PEAK = PEAK + """
+import json, os, sys, threading, time, warnings
+warnings.simplefilter("ignore")
+import refi_bridge
+
+
+def descendants(root):
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def hwm(pid):
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return 0
+    return 0
+
+
+workers = {}
+def sample(_=None):
+    for pid in descendants(os.getpid()):
+        workers[pid] = max(workers.get(pid, 0), hwm(pid))
+
+
+stop = threading.Event()
+def sampler():
+    while not stop.wait(0.05):
+        sample()
+
+
+if __name__ == "__main__":
+    archive, out = sys.argv[1], sys.argv[2]
+    thread = threading.Thread(target=sampler, daemon=True)
+    thread.start()
+    result = refi_bridge.survey([archive], out, workers=2, resume=False, progress=sample)
+    stop.set()
+    print(json.dumps({"files": result.files, "codings": result.codings, "client": peak(),
+                      "worker": max(workers.values())}))
+"""
+
+
+def survey_memory(files: int) -> dict:
+    """Peak resident memory of the surveying process and of its largest worker, in a fresh process."""
+    script = DATA / "survey_peak.py"
+    script.write_text(SURVEY_PEAK, encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script), str(survey_archive(files)), str(DATA / f"survey-peak-{files}")],
+                         capture_output=True, text=True, check=True, cwd=HERE.parent)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench_survey(_files, repeat: int, archive_files: int = 120) -> dict:
+    """Files and codings per second of the survey, against reading the same files one after another."""
+    import logging
+
+    from dask.distributed import LocalCluster
+
+    archive = survey_archive(archive_files)
+    paths = sorted(archive.glob("*/*.qdpx"))
+    out = DATA / "survey-out"
+
+    def serial() -> None:
+        for path in paths:
+            refi_bridge.read(path).codings()
+
+    def local(workers: int):
+        return lambda: refi_bridge.survey([archive], out, workers=workers, resume=False)
+
+    serial()  # warm: imports and the schema, as the workers are warm after their first file
+    reading = best_of(repeat, serial)
+    timings = {}
+    for workers in (1, 2):
+        local(workers)()  # warm: the fork server and its imports start once per program
+        timings[f"local_{workers}"] = best_of(repeat, local(workers))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster:
+        on_dask = lambda: refi_bridge.survey([archive], out, scheduler=cluster.scheduler_address, resume=False)  # noqa: E731
+        on_dask()
+        timings["dask_2"] = best_of(repeat, on_dask)
+    codings = sum(len(refi_bridge.read(p).codings()) for p in paths)
+    result = {"files": len(paths), "codings": codings, "read_serially_s": round(reading, 3),
+              "read_files_per_s": round(len(paths) / reading, 1), "read_codings_per_s": round(codings / reading)}
+    for name, seconds in timings.items():
+        result[f"{name}_s"] = round(seconds, 3)
+        result[f"{name}_files_per_s"] = round(len(paths) / seconds, 1)
+        result[f"{name}_codings_per_s"] = round(codings / seconds)
+        result[f"{name}_vs_reading"] = round(reading / seconds, 2)
+    result["two_workers_vs_one"] = round(timings["local_1"] / timings["local_2"], 2)
+    result["dask_vs_local_pool"] = round(timings["dask_2"] / timings["local_2"], 2)
+    for size in (archive_files // 3, archive_files * 4 // 3):
+        memory = survey_memory(size)
+        result[f"memory_{memory['files']}_files"] = {"codings": memory["codings"],
+                                                     "worker_peak_mb": round(memory["worker"] / 2**20, 1),
+                                                     "client_peak_mb": round(memory["client"] / 2**20, 1)}
+    return result
+
+
+BENCHES = {"io": bench_io, "merge": bench_merge, "agreement": bench_agreement, "survey": bench_survey}
+# -- the benchmarks that work on the big study of --scale (the survey makes its own archive) --
+ON_STUDY = ("io", "merge", "agreement")
 
 
 def main() -> None:
@@ -156,14 +291,17 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=500, help="study scale (500: ~100k codings per file)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", default=",".join(BENCHES), help="comma-separated: " + ", ".join(BENCHES))
+    parser.add_argument("--survey-files", type=int, default=120, help="files in the survey's archive")
     args = parser.parse_args()
     DATA.mkdir(exist_ok=True)
-    files = study_files(args.scale)
+    names = args.only.split(",")
+    files = study_files(args.scale) if any(name in ON_STUDY for name in names) else None
     record = {"when": time.strftime("%Y-%m-%d %H:%M"), "python": platform.python_version(),
               "machine": platform.machine(), "scale": args.scale,
               "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
-    for name in args.only.split(","):
-        result = BENCHES[name](files, args.repeat)
+    for name in names:
+        extra = {"archive_files": args.survey_files} if name == "survey" else {}
+        result = BENCHES[name](files, args.repeat, **extra)
         record[name] = result
         print(json.dumps({name: result}, indent=2), flush=True)
     with open(HERE / "results.jsonl", "a", encoding="utf-8") as stream:

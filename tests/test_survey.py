@@ -405,3 +405,9 @@ def test_workers_that_cannot_work_at_all_end_the_survey_with_one_line(archive):
     tasks = [Task(str(p), str(p)) for p in archive["generated"][:8]]
     with pytest.raises(SurveyError, match="die before surveying any file"):
         list(outcomes(tasks, local_runner(1), function=always_dies))
+
+
+def test_every_column_is_documented():
+    page = (Path(__file__).resolve().parent.parent / "docs" / "survey.md").read_text(encoding="utf-8")
+    for name in [name for name, _, _ in FILE_COLUMNS] + [name for name, _ in SURVEY_CODING_COLUMNS]:
+        assert f"`{name}`" in page, name

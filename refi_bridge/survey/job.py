@@ -14,8 +14,8 @@ from refi_bridge.survey.finding import find_files
 from refi_bridge.survey.parquet import pyarrow
 from refi_bridge.survey.running import Runner, dask_runner, local_runner, outcomes
 from refi_bridge.survey.surveying import Task
-from refi_bridge.survey.workbook import Tally, summary_sheets
-from refi_bridge.survey.writing import CODINGS, FILES, SurveyFolder
+from refi_bridge.survey.workbook import Tally, named, summary_sheets
+from refi_bridge.survey.writing import CODINGS, FILES, SUMMARY, SurveyFolder
 
 # -- at most one progress line per this many seconds (and one at the end) --
 PROGRESS_EVERY = 2.0
@@ -43,7 +43,7 @@ class SurveyResult:
 
     @property
     def summary(self) -> Path:
-        return self.folder / "summary.xlsx"
+        return self.folder / SUMMARY
 
 
 def survey(paths: Iterable[str | os.PathLike] | str | os.PathLike, outdir: str | os.PathLike, *,
@@ -73,7 +73,7 @@ def survey(paths: Iterable[str | os.PathLike] | str | os.PathLike, outdir: str |
         raise SurveyError("give workers or a scheduler, not both: a Dask cluster has its own workers.")
     found = find_files(paths, skip=[outdir])
     if not found:
-        raise SurveyError(f"no .qdpx, .qde or .qdc file in {', '.join(str(p) for p in paths)}.")
+        raise SurveyError(f"no .qdpx, .qde or .qdc file in {named([str(p) for p in paths])}.")
     runner = dask_runner(scheduler) if scheduler is not None else local_runner(workers)
     try:
         folder = SurveyFolder(outdir, resume=resume)
@@ -88,7 +88,7 @@ def survey(paths: Iterable[str | os.PathLike] | str | os.PathLike, outdir: str |
     rows = folder.finish(found, tally.watch(folder.rows(found)))
     when = time.strftime("%Y-%m-%d %H:%M")
     folder.write_summary(summary_sheets(tally, [str(p) for p in paths], when))
-    say(f"wrote {FILES} ({rows} files), {CODINGS} ({tally.codings} codings) and summary.xlsx to {outdir}")
+    say(f"wrote {FILES} ({rows} files), {CODINGS} ({tally.codings} codings) and {SUMMARY} to {outdir}")
     return SurveyResult(Path(outdir), rows, done + failed, unchanged, tally.unreadable, tally.codings,
                         runner.description)
 

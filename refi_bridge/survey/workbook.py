@@ -104,7 +104,7 @@ class Tally:
 def summary_sheets(tally: Tally, paths: Sequence[str], when: str) -> list[Sheet]:
     """The sheets of summary.xlsx."""
     order = sorted(tally.tools, key=lambda name: (-tally.tools[name].files, name.lower()))
-    about = (f"{tally.files} files surveyed from {', '.join(paths)} on {when}: {tally.files - tally.unreadable} "
+    about = (f"{tally.files} files surveyed from {named(paths)} on {when}: {tally.files - tally.unreadable} "
              f"read, {tally.unreadable} could not be read; {tally.codings} codings. Every file is a row of "
              "files.parquet, every coding a row of codings.parquet.")
     by_tool = pd.DataFrame([{
@@ -155,6 +155,12 @@ def summary_sheets(tally: Tally, paths: Sequence[str], when: str) -> list[Sheet]
               widths={"problem": 100, "file": 60},
               cell_fill=lambda _, column, value: VERDICT_FILLS.get(value) if column == "verdict" else None),
     ]
+
+
+def named(paths: Sequence[str], shown: int = 3) -> str:
+    """Paths for a sentence: a shell's ``archive/*.qdpx`` may give thousands."""
+    more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+    return ", ".join(paths[:shown]) + more
 
 
 def _versions(versions: Counter, shown: int = 4) -> str:
