@@ -1,6 +1,6 @@
 """Handing a master project to coders: one project per coder, and the manifest that lets merging match exactly.
 
-Pure: the master in, per-coder projects and a :class:`~refi_bridge.merging.Manifest` out. Blind coding is
+Pure: the master in, per-coder projects and a :class:`~refi_bridge.team.merging.Manifest` out. Blind coding is
 the default: a coder's project holds no codings unless asked.
 """
 
