@@ -33,7 +33,7 @@ __all__ = [
     "VideoSelection", "TranscriptSelection", "SyncPoint", "Transcript",
     "Source", "TextSource", "PictureSource", "PDFSource", "AudioSource", "VideoSource", "Note",
     "Link", "Vertex", "Edge", "Graph", "Project", "ReadInfo", "CodingRecord",
-    "guid_key", "new_guid", "name_key", "path_key", "parse_path", "map_guids", "map_codings", "coder_of", "coder_of_coding", "coder_name", "VARIABLE_TYPES", "TOOL_USERS",
+    "guid_key", "new_guid", "derived_guid", "name_key", "path_key", "parse_path", "map_guids", "map_codings", "coder_of", "coder_of_coding", "coder_name", "VARIABLE_TYPES", "TOOL_USERS",
 ]
 
 VARIABLE_TYPES = ("Text", "Boolean", "Integer", "Float", "Date", "DateTime")
@@ -71,6 +71,16 @@ def parse_path(text: str) -> tuple[str, ...]:
     """A code path written as text (``"Theme > subcode"`` or ``"Theme :: subcode"``) as its parts."""
     parts = re.split(r"\s*>\s*|\s*::\s*", text.strip()) if (">" in text or "::" in text) else [text.strip()]
     return tuple(part for part in parts if part)
+
+
+def derived_guid(purpose: str, *parts: str) -> str:
+    """A GUID that is the same every time for the same purpose and parts (a name-based UUID 5).
+
+    What refi_bridge writes stays comparable across runs, and a GUID we made can be recognised later: the
+    ``qualcoder`` dialect gives a code that shares a case's GUID ``derived_guid("refi-bridge", "code", g)``,
+    and merging maps such a code back to ``g``.
+    """
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, purpose + ":" + ":".join(parts)))
 
 
 def new_guid() -> str:

@@ -21,6 +21,8 @@ from refi_bridge.model import (
     coder_of,
     guid_key,
     name_key,
+    parse_path,
+    path_key,
 )
 
 CONSENSUS = "consensus"
@@ -239,9 +241,9 @@ def _choose_codes(codes: dict[str, CodeInfo], used: set[str], wanted: Sequence[s
         return [k for k in codes if k in used]
     out = []
     for item in wanted:
-        target = tuple(name_key(p) for p in item.replace("::", ">").split(">"))
-        matches = [k for k, c in codes.items()
-                   if tuple(name_key(p) for p in c.path) == target or (len(target) == 1 and name_key(c.name) == target[0])]
+        # -- a code is named by its path ("Theme > sub") or by its name, which may itself contain ">" --
+        target, whole = path_key(parse_path(item)), name_key(item)
+        matches = [k for k, c in codes.items() if path_key(c.path) == target or name_key(c.name) == whole]
         if not matches:
             raise AgreementError(f"no code {item!r} in the project")
         out.extend(m for m in matches if m not in out)

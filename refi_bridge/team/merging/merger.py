@@ -26,7 +26,7 @@ from refi_bridge.team.merging.codes import CodeMatching
 from refi_bridge.team.merging.codings import (
     CodingPlacement,
     coder_name,
-    derived_guid,
+    merge_guid,
     owner_role,
     with_additions,
 )
@@ -240,7 +240,7 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
                 if name_key(name) in names:
                     continue
                 names.add(name_key(name))
-                self.sets.append(Set(guid=derived_guid("assignment", name_key(who)), name=name,
+                self.sets.append(Set(guid=merge_guid("assignment", name_key(who)), name=name,
                                      description=f"The sources handed to {coder} by refi-bridge split.",
                                      member_sources=members))
 
