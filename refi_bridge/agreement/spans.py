@@ -66,6 +66,8 @@ class AgreementData:
     segments: dict[str, int] = field(default_factory=dict)               # coder -> segments after uniting
     by_document: dict[int, list[str]] = field(default_factory=dict)      # document -> codes with spans
     by_code: dict[str, list[int]] = field(default_factory=dict)          # code -> documents with spans
+    left_out: list[str] = field(default_factory=list)                    # coders of the project not compared
+
     def coders_of(self, doc: int) -> list[str]:
         """The coders compared on a document (see ``assignment_rule``), in the order of ``coders``."""
         cache = self.__dict__.setdefault("_compared", {})
@@ -165,16 +167,17 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
             index_of[guid_key(source.guid)] = len(documents)
             documents.append(Document(source.guid, source.label, case_of.get(guid_key(source.guid)),
                                       len(source.text), source.text))
-    chosen = _choose_coders(seen_coders, coders)
+    assigned = {name_key(s.name[len(ASSIGNED):]): {guid_key(g) for g in s.member_sources}
+                for s in project.sets if s.name.startswith(ASSIGNED)}
+    chosen, left_out = _choose_coders(seen_coders, coders, assigned)
     chosen_keys = {name_key(c) for c in chosen}
     used = {code for (_, code) in list(raw) + list(whole)}
     selected = _choose_codes(all_codes, used, codes)
     data = AgreementData(chosen, documents, {k: all_codes[k] for k in selected})
     data.other_sources = other
     data.clipped = clipped
+    data.left_out = left_out
     canonical = {name_key(c): c for c in chosen}  # coders named differently in case only are one coder
-    assigned = {name_key(s.name[len(ASSIGNED):]): {guid_key(g) for g in s.member_sources}
-                for s in project.sets if s.name.startswith(ASSIGNED)}
     if only_coded_documents:
         data.present = [{canonical[name_key(c)] for c in present[i] if name_key(c) in chosen_keys}
                         for i in range(len(documents))]
@@ -219,7 +222,15 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
     return data
 
 
-def _choose_coders(seen: dict[str, str], wanted: Sequence[str] | None) -> list[str]:
+def _choose_coders(seen: dict[str, str], wanted: Sequence[str] | None,
+                   assigned: dict[str, set[str]]) -> tuple[list[str], list[str]]:
+    """The coders to compare, and the coders of the project left out of the comparison.
+
+    By default these are the coders the project says were handed sources (merge --manifest records them
+    as sets "Assigned to <coder>"): codings the master already held (a pilot, the PI's own pass, a lab
+    account) are kept in the project but are not a coder of this round. ``wanted`` overrides.
+    """
+    left_out: list[str] = []
     if wanted:
         missing = [w for w in wanted if name_key(w) not in seen]
         if missing:
@@ -228,12 +239,15 @@ def _choose_coders(seen: dict[str, str], wanted: Sequence[str] | None) -> list[s
         chosen = [seen[name_key(w)] for w in wanted]
     else:
         chosen = sorted(v for k, v in seen.items() if k != CONSENSUS)
+        handed = [c for c in chosen if name_key(c) in assigned]
+        if assigned and len(handed) >= 2:
+            chosen, left_out = handed, [c for c in chosen if name_key(c) not in assigned]
     if len(chosen) < 2:
         if wanted:
             raise AgreementError(f"agreement needs two or more coders; --coders names only {', '.join(chosen)}")
         raise AgreementError(f"agreement needs two or more coders; the project has {', '.join(chosen) or 'none'}. "
                              "Merge the coders' files first (`refi-bridge merge`).")
-    return chosen
+    return chosen, left_out
 
 
 def _choose_codes(codes: dict[str, CodeInfo], used: set[str], wanted: Sequence[str] | None) -> list[str]:

@@ -154,7 +154,13 @@ def _for_qualcoder(project: Project, notes: list[str]) -> Project:
         return replace(code, **changes)
 
     codes = tuple(fix_code(code) for code in project.codes)
+    shared = [paths[guid_key(c.guid)] for c, _ in project.iter_codes() if counts[c.name.strip().casefold()] > 1]
+    if shared:
+        notes.append(f"{len(shared)} codes renamed to their paths (e.g. {' > '.join(shared[0])!r}) so that "
+                     "QualCoder keeps them apart; refi-bridge merge maps them back")
     if renamed:
+        notes.append(f"{len(renamed)} codes given GUIDs of their own because they shared a case's GUID "
+                     "(QualCoder would delete them); refi-bridge merge maps them back")
         project = _retarget_codes(project, renamed)
     if any(case.source_refs for case in project.cases):
         notes.append("QualCoder drops the sources of a case on import (measured); cases will arrive empty")
