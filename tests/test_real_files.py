@@ -14,10 +14,11 @@ from lxml import etree
 
 import refi_bridge
 from refi_bridge.agreement import compute
+from refi_bridge.cli import cli
 from refi_bridge.errors import ProjectFileError, RefiBridgeWarning
 from refi_bridge.formats import dialects
 from refi_bridge.formats.validation import validate
-from refi_bridge.model import User, derived_guid, map_codings
+from refi_bridge.model import Code, User, derived_guid, map_codings, new_guid
 from refi_bridge.team.jobs import merge_files
 from refi_bridge.team.jobs import split as split_files
 from refi_bridge.team.merging import MergeInput, merge_projects
@@ -132,3 +133,56 @@ def test_codings_the_master_already_holds_are_kept_said_and_left_out_of_agreemen
     assert any(line.startswith("Left out:") for line in agreement.statement)
     everyone = compute(merged, coders=["A", "B", *sorted(set(agreement.left_out))], bootstrap=0)
     assert len(everyone.coders) == 2 + len(agreement.left_out)
+
+
+# -- 3. NVivo cases are cases --------------------------------------------------------------------------------
+
+def test_nvivo_case_nodes_make_a_theme_by_case_matrix():
+    project = quietly(refi_bridge.read, CASES)
+    coverage = project.case_coverage()
+    assert len(coverage.case_nodes) == len(project.cases) == 68
+    built = refi_bridge.matrix(project)
+    case_names = {case.name for case in project.cases}
+    assert not set(built.index) & case_names  # case nodes are never theme rows
+    assert set(built.columns) <= case_names and len(built.columns) > 0
+    # -- an oracle from the XML's own words: a theme is present for a case when one of its codings
+    #    overlaps one of the passages coded at the case's node --
+    paths = project.code_paths()
+    case_of_code = {c.guid.lower(): c.name for c in project.cases}
+    spans = {}
+    for record in project.iter_codings():
+        key = record.coding.code_guid.lower()
+        if key in case_of_code and record.selection is not None:
+            spans.setdefault(record.source.guid, []).append(
+                (record.selection.start, record.selection.end, case_of_code[key]))
+    expected = set()
+    for record in project.iter_codings():
+        key = record.coding.code_guid.lower()
+        if key in case_of_code or record.selection is None:
+            continue
+        s = record.selection
+        for first, last, case in spans.get(record.source.guid, ()):
+            if first < s.end and s.start < last:
+                expected.add((paths[key][0], case))
+    marked = {(row, column) for row in built.index for column in built.columns if str(built.at[row, column]).strip()}
+    assert marked == expected
+
+
+def test_the_codings_table_and_agreement_use_the_same_case_membership():
+    project = quietly(refi_bridge.read, CASES)
+    table = project.codings()
+    coverage = project.case_coverage()
+    names = {c.guid.lower(): c.name for c in project.cases}
+    row = table[table["case"].notna() & table["start"].notna()].iloc[0]
+    assert row["case"] == "; ".join(names[c] for c in coverage.cases_at(row["source_guid"], row["start"], row["end"]))
+    assert table["case"].notna().sum() > 0
+
+
+def test_a_matrix_that_would_be_empty_is_refused_with_what_to_try(tmp_path, runner):
+    project = quietly(refi_bridge.read, CASES)
+    cases_only = (*(c for c in project.codes if c.name.startswith("years")), Code(guid=new_guid(), name="Unused"))
+    quietly(refi_bridge.write, replace(project, codes=cases_only), tmp_path / "p.qdpx")
+    result = runner.invoke(cli, ["matrix", str(tmp_path / "p.qdpx"), "-o", str(tmp_path / "m.xlsx")])
+    assert result.exit_code == 1
+    assert "would be empty; try --columns sources" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "m.xlsx").exists()

@@ -400,7 +400,8 @@ def _per_document(data: AgreementData, parts: np.ndarray) -> pd.DataFrame:
 def _per_case(data: AgreementData, parts: np.ndarray) -> pd.DataFrame:
     by_case: dict[str, list[int]] = defaultdict(list)
     for d, document in enumerate(data.documents):
-        by_case[document.case or "(no case)"].append(d)
+        for case in document.cases or ("(no case)",):  # a document in two cases counts for both
+            by_case[case].append(d)
     rows = []
     for case in sorted(by_case):
         docs = by_case[case]

@@ -35,9 +35,10 @@ Span = tuple[int, int]
 class Document:
     guid: str
     name: str
-    case: str | None
+    case: str | None          # the names of the cases covering the document, joined (for display)
     length: int
     text: str
+    cases: tuple[str, ...] = ()  # every case covering all or part of the document (see CaseCoverage)
 
 
 @dataclass
@@ -113,7 +114,12 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
 
     for code in project.codes:
         walk(code, (), None, None)
-    case_of = {guid_key(ref): case.name or case.guid for case in project.cases for ref in case.source_refs}
+    coverage = project.case_coverage()
+    case_names = {guid_key(case.guid): case.name or case.guid for case in project.cases}
+
+    def document(source) -> Document:
+        cases = tuple(case_names[c] for c in coverage.cases_at(source.guid))
+        return Document(source.guid, source.label, "; ".join(cases) or None, len(source.text), source.text, cases)
     documents: list[Document] = []
     index_of: dict[str, int] = {}
     raw: dict[tuple[int, str], dict[str, list[Span]]] = defaultdict(lambda: defaultdict(list))
@@ -143,8 +149,7 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
             key = guid_key(source.guid)
             if key not in index_of:
                 index_of[key] = len(documents)
-                documents.append(Document(source.guid, source.label, case_of.get(key), len(source.text),
-                                          source.text))
+                documents.append(document(source))
             doc, last_source = index_of[key], source
         code = code_keys.get(record.coding.code_guid)
         if code is None:
@@ -165,14 +170,14 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
     for source in project.sources:
         if isinstance(source, TextSource) and source.text is not None and guid_key(source.guid) not in index_of:
             index_of[guid_key(source.guid)] = len(documents)
-            documents.append(Document(source.guid, source.label, case_of.get(guid_key(source.guid)),
-                                      len(source.text), source.text))
+            documents.append(document(source))
     assigned = {name_key(s.name[len(ASSIGNED):]): {guid_key(g) for g in s.member_sources}
                 for s in project.sets if s.name.startswith(ASSIGNED)}
     chosen, left_out = _choose_coders(seen_coders, coders, assigned)
     chosen_keys = {name_key(c) for c in chosen}
     used = {code for (_, code) in list(raw) + list(whole)}
-    selected = _choose_codes(all_codes, used, codes)
+    # -- NVivo's case nodes say which case a passage belongs to: they are cases, not codes to agree on --
+    selected = _choose_codes(all_codes, used - coverage.case_nodes if not codes else used, codes)
     data = AgreementData(chosen, documents, {k: all_codes[k] for k in selected})
     data.other_sources = other
     data.clipped = clipped
