@@ -202,7 +202,7 @@ def demo(output: Path, seed: int, study_only: bool) -> None:
 
 @cli.command()
 @click.argument("master", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--coders", required=True, help="Comma-separated names of the coders.")
+@click.option("--coders", required=True, help="Names of the coders, separated by commas (or semicolons).")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the coders' files, the manifest and a reference copy of the master.")
 @click.option("--sources", "pattern", help="Give every coder only the sources whose names match this glob.")
@@ -211,8 +211,9 @@ def demo(output: Path, seed: int, study_only: bool) -> None:
 @click.option("--dialect", default="refi", show_default=True,
               help="The tool the coders import into: refi, nvivo or qualcoder.")
 @click.option("--keep-codings", is_flag=True, help="Hand out the master's codings too (default: blind coding).")
+@click.option("--overwrite", is_flag=True, help="Replace a handout already in the output folder.")
 def split(master: Path, coders: str, output: Path, pattern: str | None, assign: Path | None, dialect: str,
-          keep_codings: bool) -> None:
+          keep_codings: bool, overwrite: bool) -> None:
     """Hand a master project to N coders: one .qdpx each, plus a manifest for the merge.
 
     Each coder's file holds the codebook, their sources, the cases and variables, and the coder as a user;
@@ -228,9 +229,12 @@ def split(master: Path, coders: str, output: Path, pattern: str | None, assign: 
 
     if pattern and assign:
         raise click.UsageError("give --sources or --assign, not both")
-    names = [name.strip() for name in coders.split(",") if name.strip()]
-    result = run(master, names, output, sources=pattern, assign=assign, dialect=dialect,
-                 keep_codings=keep_codings, progress=click.echo)
+    names = _names(coders.replace(";", ","))  # people type either separator
+    if names is not None and len(names) == 1:
+        raise click.UsageError(f"--coders names one coder ({names[0]!r}); a team split needs two or more, "
+                               "separated by commas: --coders \"Ada,Bo,Cy\"")
+    result = run(master, names or [], output, sources=pattern, assign=assign, dialect=dialect,
+                 keep_codings=keep_codings, overwrite=overwrite, progress=click.echo)
     click.echo(f"handed out {len(result.files)} files in {output}; merge them back with "
                f"--manifest {result.manifest}")
 
@@ -242,7 +246,7 @@ def split(master: Path, coders: str, output: Path, pattern: str | None, assign: 
 @click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path),
               help="manifest.json from `refi-bridge split`: the master and who got which file.")
 @click.option("--code-map", type=click.Path(dir_okay=False, path_type=Path),
-              help="CSV with columns from,to mapping renamed codes (path 'Theme > sub' or name) to the master's.")
+              help="CSV with the columns from,to: a code of the coders' files (path 'Theme > sub' or name) and the master code it is (path, or a name only one master code has).")
 @click.option("--coder", "coder_pairs", multiple=True, metavar="FILE=NAME",
               help="Credit every coding of FILE to NAME (repeatable).")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the merge report (.xlsx).")

@@ -6,6 +6,8 @@ Each test names the corpus file that showed the seam (issue 10); none of them ma
 from __future__ import annotations
 
 import warnings
+import zipfile
+from collections import Counter
 from dataclasses import replace
 
 import pytest
@@ -14,11 +16,12 @@ from lxml import etree
 
 import refi_bridge
 from refi_bridge.agreement import compute
+from refi_bridge.agreement.consensus import build as build_consensus
 from refi_bridge.cli import cli
-from refi_bridge.errors import ProjectFileError, RefiBridgeWarning
+from refi_bridge.errors import AgreementError, MergeError, ProjectFileError, RefiBridgeWarning
 from refi_bridge.formats import dialects
 from refi_bridge.formats.validation import validate
-from refi_bridge.model import Code, User, derived_guid, map_codings, new_guid
+from refi_bridge.model import Code, TextSource, User, derived_guid, map_codings, new_guid
 from refi_bridge.team.jobs import merge_files
 from refi_bridge.team.jobs import split as split_files
 from refi_bridge.team.merging import MergeInput, merge_projects
@@ -186,3 +189,103 @@ def test_a_matrix_that_would_be_empty_is_refused_with_what_to_try(tmp_path, runn
     assert result.exit_code == 1
     assert "would be empty; try --columns sources" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "m.xlsx").exists()
+
+
+# -- 5. real archives and real mistakes ------------------------------------------------------------------------
+
+WIN = CORPUS / "nvivo" / "nvivo12.6-win_vaccine-skepticism_2users.qdpx"
+
+
+def test_an_archive_zipped_again_with_its_folder_inside_keeps_its_texts(tmp_path):
+    nested = tmp_path / "again.qdpx"
+    with zipfile.ZipFile(WIN) as source, zipfile.ZipFile(nested, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr("MyProject/" + info.filename, source.read(info.filename))
+    original, again = quietly(refi_bridge.read, WIN), quietly(refi_bridge.read, nested)
+    assert [s.text for s in again.sources] == [s.text for s in original.sources]
+    assert all(s.text for s in again.sources if isinstance(s, TextSource))
+    assert validate(nested).errors == []
+
+
+def two_coders(tmp_path):
+    """The 2-user NVivo export handed to Ada and Bo, and both files returned coded as the export is."""
+    handout = tmp_path / "handout"
+    quietly(split_files, WIN, ["Ada", "Bo"], handout)
+    master = quietly(refi_bridge.read, WIN)
+    for name, keep in (("Ada", lambda i: True), ("Bo", lambda i: i % 3 != 0)):
+        quietly(refi_bridge.write, coded_by(master, name, keep), tmp_path / f"{name.lower()}.qdpx")
+    return handout
+
+
+def test_a_code_map_row_that_matches_nothing_is_reported_with_the_closest_names(tmp_path):
+    master = quietly(refi_bridge.read, WIN)
+    path = next(p for _, p in master.iter_codes() if len(p) > 1)
+    table = tmp_path / "map.csv"
+    table.write_text(f"from,to\nNo such code,{path[-1]}\n{path[-1]}x,Nothing like it\n", encoding="utf-8")
+    result = quietly(refi_bridge.merge, [WIN, WIN], code_map=table)
+    notes = result.report.notes
+    assert any("from 'No such code'" in n and "matched no code" in n for n in notes)
+    assert any("to 'Nothing like it'" in n and "is no code of the master" in n for n in notes)
+    headerless = tmp_path / "bare.csv"
+    headerless.write_text(f"old,{path[-1]}\n", encoding="utf-8")
+    with pytest.raises(MergeError, match="first row must name the columns from,to"):
+        quietly(refi_bridge.merge, [WIN, WIN], code_map=headerless)
+
+
+def test_a_code_map_may_name_its_target_by_a_unique_name(tmp_path):
+    master = quietly(refi_bridge.read, WIN)
+    counts = Counter(c.name.casefold() for c, _ in master.iter_codes())
+    code, path = next((c, p) for c, p in master.iter_codes() if len(p) > 1 and counts[c.name.casefold()] == 1)
+    renamed = replace(master, codes=tuple(_renamed(c, code.guid) for c in master.codes))
+    renamed = refi_bridge.model.map_guids(renamed, lambda g: g if g.lower() != code.guid.lower() else new_guid())
+    result = merge_projects([MergeInput(renamed, "coder")], base=master, code_map={"Renamed by coder": code.name})
+    assert len(result.report.new_codes) == 0
+    assert any(row.how == "map" and row.matched_path == " > ".join(path) for row in result.report.codes)
+
+
+def _renamed(code, guid):
+    children = tuple(_renamed(c, guid) for c in code.codes)
+    return replace(code, name="Renamed by coder" if code.guid == guid else code.name, codes=children)
+
+
+def test_merge_says_what_looks_like_a_mistake(tmp_path):
+    handout = two_coders(tmp_path)
+    other = CORPUS / "maxqda" / "maxqda24.7_icls-conference-themes.qdpx"
+    files = [tmp_path / "ada.qdpx", tmp_path / "ada.qdpx", handout / "bo.qdpx"]
+    notes = quietly(refi_bridge.merge, files, manifest=handout / "manifest.json").report.notes
+    assert any("is the same file as ada.qdpx" in n for n in notes)
+    assert any(n.startswith("bo.qdpx: holds no codings") for n in notes)
+    notes = quietly(refi_bridge.merge, [WIN, other]).report.notes
+    assert any(n.startswith(f"{other.name}: shares no source with") for n in notes)
+    stranger = tmp_path / "stranger.qdpx"
+    quietly(refi_bridge.write, coded_by(quietly(refi_bridge.read, WIN), "Zed"), stranger)
+    notes = quietly(refi_bridge.merge, [stranger], manifest=handout / "manifest.json").report.notes
+    assert any("its codings are by" in n and "Zed" in n and "--coder stranger.qdpx=NAME" in n for n in notes)
+
+
+def test_split_reads_semicolons_refuses_one_coder_and_keeps_a_handout(tmp_path, runner):
+    out = tmp_path / "handout"
+    result = runner.invoke(cli, ["split", str(WIN), "--coders", "Ada;Bo;Cy", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.glob("*.qdpx")) == ["ada.qdpx", "bo.qdpx", "cy.qdpx", "master.qdpx"]
+    before = (out / "ada.qdpx").read_bytes()
+    again = runner.invoke(cli, ["split", str(WIN), "--coders", "Ada,Bo", "-o", str(out)])
+    assert again.exit_code == 1 and "already holds a handout" in again.output
+    assert (out / "ada.qdpx").read_bytes() == before
+    assert runner.invoke(cli, ["split", str(WIN), "--coders", "Ada,Bo", "-o", str(out), "--overwrite"]).exit_code == 0
+    alone = runner.invoke(cli, ["split", str(WIN), "--coders", "Ada Bo", "-o", str(tmp_path / "x")])
+    assert alone.exit_code == 2 and "names one coder" in alone.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_consensus_refuses_words_that_could_mean_union_or_intersection(tmp_path):
+    handout = two_coders(tmp_path)
+    merged = quietly(refi_bridge.merge, [tmp_path / "ada.qdpx", tmp_path / "bo.qdpx"],
+                     manifest=handout / "manifest.json").project
+    rows = compute(merged, bootstrap=0).disagreements.to_dict(orient="records")
+    assert rows  # Bo left out every third passage
+    rows[0]["resolution"] = "both"
+    with pytest.raises(AgreementError, match=r"row 1: resolution 'both' is not a coder .*union"):
+        build_consensus(merged, rows)
+    rows[0]["resolution"] = "union"
+    assert build_consensus(merged, rows).resolved == 1

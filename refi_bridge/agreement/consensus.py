@@ -37,9 +37,11 @@ from refi_bridge.model import (
     name_key,
 )
 
-REJECT = {"none", "no", "reject", "rejected", "drop", "delete", "-", "—", "nothing"}
-UNION = {"union", "all", "any", "everything"}
-INTERSECTION = {"intersection", "common", "overlap", "both", "shared"}
+# -- only the documented words: "both" reads as union to some teams and as intersection to others, so a
+#    word that could mean either is refused with its row, never guessed --
+REJECT = {"none"}
+UNION = {"union"}
+INTERSECTION = {"intersection"}
 _SPANS = re.compile(r"^\s*\d+\s*-\s*\d+\s*(;\s*\d+\s*-\s*\d+\s*)*$")
 
 
@@ -132,8 +134,9 @@ def build(project: Project, rows: Iterable[Mapping[str, object]], coders: list[s
                 problems.append(f"{where}: span {value} is empty or beyond the text ({lengths[source]} characters)")
                 continue
         else:
-            problems.append(f"{where}: resolution {value!r} is not a coder ({', '.join(data.coders)}), union, "
-                            "intersection, none, or spans like 120-245")
+            problems.append(f"{where}: resolution {value!r} is not a coder ({', '.join(data.coders)}), union "
+                            "(everything any coder marked), intersection (what all marked), none, or spans like "
+                            "120-245")
             continue
         if choice not in REJECT:
             result.resolved += 1

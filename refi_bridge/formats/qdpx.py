@@ -163,6 +163,13 @@ def _find_qde(where: str, infos: list[zipfile.ZipInfo]) -> tuple[zipfile.ZipInfo
 
 
 def _source_members(infos: list[zipfile.ZipInfo], qde: str) -> tuple[str | None, dict[str, str], list[str]]:
+    """The sources folder beside the project document, and its files by the names internal:// paths use.
+
+    The folder is found next to the document, wherever that is: a .qdpx unzipped and zipped again with its
+    folder inside (``MyProject/project.qde``, ``MyProject/Sources/...``) keeps its texts.
+    """
+    home = qde.rpartition("/")[0]
+    prefix = home + "/" if home else ""
     folder = None
     members: dict[str, str] = {}
     ignored: list[str] = []
@@ -170,9 +177,9 @@ def _source_members(infos: list[zipfile.ZipInfo], qde: str) -> tuple[str | None,
         name = info.filename
         if info.is_dir() or name == qde:
             continue
-        head, _, rest = name.partition("/")
+        head, _, rest = name[len(prefix):].partition("/") if name.startswith(prefix) else ("", "", "")
         if rest and head.lower() == "sources":
-            folder = folder or head
+            folder = folder or prefix + head
             members[rest] = name
         else:
             ignored.append(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -70,10 +71,39 @@ class CodeMatching:
     def _mapped(self, pkey: tuple[str, ...], name: str) -> str | None:
         """The code ``--code-map`` sends this code to (given by its path or by its name), if any."""
         for key in (pkey, (name_key(name),)):
-            target = self.code_map.get(key)
-            if target is not None and target in self.by_code_path:
-                return self.by_code_path[target]
+            if key in self.code_map:
+                self.code_map_used.add(key)
+                return self.code_map[key]
         return None
+
+    def _resolve_code_map(self) -> dict[tuple[str, ...], str | None]:
+        """``--code-map`` rows as {path key of "from": GUID of the master code "to" names, or None}.
+
+        "to" is a path ("Theme > sub") or a name that only one code of the master has.
+        """
+        resolved: dict[tuple[str, ...], str | None] = {}
+        for source, target in self.code_map_rows.items():
+            wanted = path_key(parse_path(target))
+            guid = self.by_code_path.get(wanted)
+            if guid is None and len(wanted) == 1:
+                guid = self.by_code_name.get(wanted[0]) or self.by_code_name.get(name_key(target))
+            if guid is None:
+                self.report.notes.append(f"code map: to {target!r} (from {source!r}) is no code of the master"
+                                         f"{self._closest(target)}; that row was not used")
+            resolved[path_key(parse_path(source))] = guid
+        return resolved
+
+    def _note_unused_code_map(self) -> None:
+        for source, target in self.code_map_rows.items():
+            key = path_key(parse_path(source))
+            if key not in self.code_map_used and self.code_map.get(key) is not None:
+                self.report.notes.append(f"code map: from {source!r} (to {target!r}) matched no code of the "
+                                         f"merged files{self._closest(source)}")
+
+    def _closest(self, text: str) -> str:
+        names = {" > ".join(path) for path in self.code_paths.values()} | {p[-1] for p in self.code_paths.values()}
+        close = difflib.get_close_matches(text, sorted(names), n=3, cutoff=0.5)
+        return f" (closest: {', '.join(repr(c) for c in close)})" if close else ""
 
     def _code_guid(self, key: str) -> str:
         return self.code_info[key].guid if key in self.code_info else key

@@ -18,7 +18,6 @@ from refi_bridge.model import (
     internal_files,
     map_codings,
     name_key,
-    parse_path,
     path_key,
 )
 from refi_bridge.team.anchoring import text_hash
@@ -71,7 +70,7 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
         self.base = base
         self.manifest = manifest
         self.report = MergeReport(base=label)
-        self.code_map = {path_key(parse_path(k)): path_key(parse_path(v)) for k, v in code_map.items()}
+        self.code_map_rows = dict(code_map)
         # -- sources: copies of the base's, with what the inputs add --
         self.sources: list = list(base.sources)
         self.added_selections: dict[int, list] = defaultdict(list)
@@ -100,6 +99,7 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
             names[name_key(code.name)].append(code.guid)
             self.code_info[key] = code
         self.by_code_name = {n: guids[0] for n, guids in names.items() if len(guids) == 1}
+        self.code_map, self.code_map_used = self._resolve_code_map(), set()
         # -- the GUID our qualcoder dialect gives a code that shares a case's GUID, back to the code's own --
         self.written_as = {guid_key(derived_guid("refi-bridge", "code", code.guid)): key
                            for key, code in self.code_info.items()}
@@ -162,6 +162,25 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
                                  "are kept in the merged project (agreement compares only the coders handed "
                                  "sources, unless --coders names them)")
 
+    def _note_doubtful(self, item: MergeInput, summary: FileSummary) -> None:
+        """Say what often means a mistake: a file of another study, a blank handout, an unknown coder."""
+        project = item.project
+        if project.sources and summary.sources_new == len(project.sources):
+            self.report.notes.append(f"{item.label}: shares no source with {self.report.base} (none of its "
+                                     f"{len(project.sources)} sources matched by GUID, text or name); is it "
+                                     "from the same study? Its sources were added as new")
+        if not any(True for _ in project.iter_codings()):
+            self.report.notes.append(f"{item.label}: holds no codings; was the handout returned before it was "
+                                     "coded?")
+        if self.manifest is not None and item.coder is None:
+            handed = {name_key(c) for c in self.manifest.assignment}
+            strangers = sorted({c for c in summary.users_found if name_key(c) not in handed and c != "(no user)"})
+            if strangers:
+                self.report.notes.append(
+                    f"{item.label}: its codings are by {', '.join(strangers)}, who was not handed a file "
+                    f"({', '.join(sorted(self.manifest.assignment))} were); credit them with --coder "
+                    f"{item.label}=NAME if the file is one of theirs")
+
     def _recredit_base(self, item: MergeInput) -> None:
         """``--coder`` on the first file: every coding of the base is that coder's."""
         user = self._user(item.coder)
@@ -191,6 +210,7 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
             raise MergeError(f"{item.label}: none of its {len(project.sources)} sources has a GUID or a text of "
                              "the manifest's master, so it was not handed out from this master (another study?). "
                              "Give the right manifest, or merge without --manifest.")
+        self._note_doubtful(item, summary)
         users = project.users_by_guid()
         note_target = self._carry_notes(item)
         groups: dict[tuple, dict] = {}
@@ -270,6 +290,7 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
 
     def result(self) -> MergeResult:
         self._assignment_sets()
+        self._note_unused_code_map()
         sources = []
         for index, source in enumerate(self.sources):
             extra = self.added_selections.get(index)
