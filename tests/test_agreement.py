@@ -411,7 +411,7 @@ def test_agreement_and_consensus_commands(merged, runner, tmp_path):
     assert result.exit_code == 0, result.output
     book = load_workbook(out)
     assert book.sheetnames == ["About", "Per code", "Per document", "Per case", "Coder pairs", "Leave one out",
-                               "Code groups", "Overall", "Disagreements"]
+                               "Code groups", "Regions", "Coverage", "Overall", "Disagreements"]
     sheet = book["Disagreements"]
     rows = list(sheet.iter_rows())
     header = next(i for i, r in enumerate(rows) if r[0].value == "source")

@@ -605,8 +605,8 @@ def _coverage(data: AgreementData, region_table: pd.DataFrame) -> pd.DataFrame:
     with_regions = {canvas for (canvas, _, _) in data.regions}
 
     def names(items) -> str:
-        shown = [i.name for i in items][:12]
-        return ", ".join(shown) + (f" and {len(items) - 12} more" if len(items) > 12 else "")
+        shown = [i.name for i in items][:6]
+        return ", ".join(shown) + (f" and {len(items) - 6} more" if len(items) > 6 else "")
 
     rows = [{"measure": "text: |u-alpha, segments, presence per document, disagreements",
              "sources": f"{len(texts)} documents ({len(texts) - pdfs} texts, {pdfs} PDF texts): {names(texts)}"
