@@ -185,7 +185,12 @@ class Tally:
         if total == 0:
             raise UndefinedCoefficientError("cu-alpha is undefined: no two coders marked any matter in common")
         weight = sum(weights.values())
-        return cells, margins, total, total - weight / total
+        denominator = total - weight / total
+        if denominator <= 0:
+            # -- the matter coders both marked is one stretch of one unit pair: nothing to expect by chance --
+            raise UndefinedCoefficientError("cu-alpha is undefined: where coders' units meet there is too little "
+                                            "to pair by chance (a single overlap)")
+        return cells, margins, total, denominator
 
     def cu_alpha(self, reading: str = "pairsum") -> float:
         """cuα with the correction term read as ``reading`` (one of :data:`CU_READINGS`)."""
