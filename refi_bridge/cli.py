@@ -334,6 +334,10 @@ def agreement(project: Path, output: Path | None, json_path: Path | None, coders
         parts.append(f"{len(report.regions)} codes on pictures or PDF areas: region match rate at {threshold} "
                      f"{shown.get(f'region match rate at {threshold}, all codes')}")
     click.echo(f"{len(report.coders)} coders, " + "; ".join(parts))
+    if report.left_out:
+        click.echo(f"compared {', '.join(report.coders)}, the coders handed sources; left out "
+                   f"{', '.join(report.left_out)} (codings the master already held): name every coder with "
+                   "--coders to include them", err=True)
 
 
 def _names(text: str | None) -> list[str] | None:

@@ -66,12 +66,14 @@ class AgreementReport:
     settings: dict = field(default_factory=dict)
     regions: pd.DataFrame = field(default_factory=pd.DataFrame)
     coverage: pd.DataFrame = field(default_factory=pd.DataFrame)
+    left_out: list[str] = field(default_factory=list)
 
     TABLES = ("per_code", "per_document", "per_case", "pairs", "leave_one_out", "groups", "overall",
               "disagreements", "regions", "coverage")
 
     def to_dict(self) -> dict:
-        out: dict = {"coders": self.coders, "statement": self.statement, "settings": self.settings}
+        out: dict = {"coders": self.coders, "left_out": self.left_out, "statement": self.statement,
+                     "settings": self.settings}
         for name in self.TABLES:
             frame = getattr(self, name)
             out[name] = json_records(frame.reset_index() if name == "pairs" else frame)
@@ -252,7 +254,8 @@ def _compute(project, coders, codes, overlap, lenient, bootstrap, seed, only_cod
     return AgreementReport(data.coders, statement, per_code, per_document, per_case, pairs, leave_one_out, groups,
                            overall, table, {"overlap": overlap, "lenient": lenient, "bootstrap": bootstrap,
                                             "seed": seed, "cu_reading": cu_reading},
-                           region_table, _coverage(data, region_table))
+                           regions=region_table, coverage=_coverage(data, region_table),
+                           left_out=list(data.left_out))
 
 
 def _pair_indices(m: int):
@@ -411,7 +414,8 @@ def _per_document(data: AgreementData, parts: np.ndarray) -> pd.DataFrame:
 def _per_case(data: AgreementData, parts: np.ndarray) -> pd.DataFrame:
     by_case: dict[str, list[int]] = defaultdict(list)
     for d, document in enumerate(data.documents):
-        by_case[document.case or "(no case)"].append(d)
+        for case in document.cases or ("(no case)",):  # a document in two cases counts for both
+            by_case[case].append(d)
     rows = []
     for case in sorted(by_case):
         docs = by_case[case]
@@ -635,6 +639,10 @@ def _statement(data: AgreementData, overlap: float, lenient: float, bootstrap: i
     whole = sum(len(v) for v in data.whole.values())
     pdfs = sum(1 for d in compared if data.documents[d].kind == "PDF")
     lines = [f"Coders: {', '.join(data.coders)} ({len(data.coders)})."]
+    if data.left_out:
+        lines.append(f"Left out: {', '.join(data.left_out)}, whose codings are in the project but who were handed "
+                     "no sources (codings the master already held); name every coder with --coders to include "
+                     "them.")
     if data.documents:
         lines += [
             "Segments per coder after uniting overlaps: "

@@ -35,6 +35,8 @@ from refi_bridge.model import (
     coder_of,
     guid_key,
     name_key,
+    parse_path,
+    path_key,
 )
 
 CONSENSUS = "consensus"
@@ -47,10 +49,11 @@ Span = tuple[int, int]
 class Document:
     guid: str
     name: str
-    case: str | None
+    case: str | None          # the names of the cases covering the document, joined (for display)
     length: int
     text: str
-    kind: str = "text"   # "text", or "PDF" for a PDF's Representation text
+    cases: tuple[str, ...] = ()  # every case covering all or part of the document (see CaseCoverage)
+    kind: str = "text"           # "text", or "PDF" for a PDF's Representation text
 
 
 @dataclass
@@ -101,6 +104,7 @@ class AgreementData:
     segments: dict[str, int] = field(default_factory=dict)               # coder -> segments after uniting
     by_document: dict[int, list[str]] = field(default_factory=dict)      # document -> codes with spans
     by_code: dict[str, list[int]] = field(default_factory=dict)          # code -> documents with spans
+    left_out: list[str] = field(default_factory=list)                    # coders of the project not compared
     def coders_of(self, doc: int) -> list[str]:
         """The coders compared on a document (see ``assignment_rule``), in the order of ``coders``."""
         cache = self.__dict__.setdefault("_compared", {})
@@ -156,7 +160,17 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
 
     for code in project.codes:
         walk(code, (), None, None)
-    case_of = {guid_key(ref): case.name or case.guid for case in project.cases for ref in case.source_refs}
+    coverage = project.case_coverage()
+    case_names = {guid_key(case.guid): case.name or case.guid for case in project.cases}
+
+    def cases_of(source) -> tuple[str, ...]:
+        return tuple(case_names[c] for c in coverage.cases_at(source.guid))
+
+    def document(source, kind: str) -> Document:
+        text = source.text if kind == "text" else source.representation.text
+        cases = cases_of(source)
+        return Document(source.guid, source.label, "; ".join(cases) or None, len(text), text, cases,
+                        "text" if kind == "text" else "PDF")
     documents: list[Document] = []
     index_of: dict[str, int] = {}
     raw: dict[tuple[int, str], dict[str, list[Span]]] = defaultdict(lambda: defaultdict(list))
@@ -179,7 +193,7 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
         key = guid_key(source.guid)
         if key not in canvas_of:
             canvas_of[key] = len(canvases)
-            canvases.append(RegionSource(source.guid, source.label, case_of.get(key),
+            canvases.append(RegionSource(source.guid, source.label, "; ".join(cases_of(source)) or None,
                                          "picture" if isinstance(source, PictureSource) else "PDF", doc_index))
         return canvas_of[key]
 
@@ -191,9 +205,7 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
                 key = guid_key(source.guid)
                 if key not in index_of:
                     index_of[key] = len(documents)
-                    text = source.text if kind == "text" else source.representation.text
-                    documents.append(Document(source.guid, source.label, case_of.get(key), len(text), text,
-                                              "text" if kind == "text" else "PDF"))
+                    documents.append(document(source, kind))
                 doc = index_of[key]
                 anchors = anchor(source) if kind == "pdf text" else {}
         what = _what(kind, record)
@@ -250,19 +262,21 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
         key, kind = guid_key(source.guid), _kind_of(source)
         if kind in ("text", "pdf text") and key not in index_of:
             index_of[key] = len(documents)
-            text = source.text if kind == "text" else source.representation.text
-            documents.append(Document(source.guid, source.label, case_of.get(key), len(text), text,
-                                      "text" if kind == "text" else "PDF"))
+            documents.append(document(source, kind))
         elif kind in ("picture", "pdf areas") and key not in canvas_of:
             region_source(source, None)
-    chosen = _choose_coders(seen_coders, coders, set_aside)
+    assigned = {name_key(s.name[len(ASSIGNED):]): {guid_key(g) for g in s.member_sources}
+                for s in project.sets if s.name.startswith(ASSIGNED)}
+    chosen, left_out = _choose_coders(seen_coders, coders, assigned, set_aside)
     chosen_keys = {name_key(c) for c in chosen}
     # -- a code takes part in the text measures when it was used in a document (as a span, on the whole
     #    document, or as a PDF area of it), in the region measures when used on a region source or as a region --
     in_documents = {code for (_, code) in list(raw) + list(whole)}
     in_documents |= {k for (canvas, _, k) in raw_regions if canvases[canvas].document is not None}
     in_regions = {k for (_, _, k) in raw_regions} | {code for (_, code) in region_whole}
-    selected = _choose_codes(all_codes, in_documents | in_regions, codes)
+    used = in_documents | in_regions
+    # -- NVivo's case nodes say which case a passage belongs to: they are cases, not codes to agree on --
+    selected = _choose_codes(all_codes, used - coverage.case_nodes if not codes else used, codes)
     data = AgreementData(chosen, documents, {k: all_codes[k] for k in selected
                                              if k in in_documents or k not in in_regions})
     data.region_codes = {k: all_codes[k] for k in selected if k in in_regions}
@@ -270,10 +284,9 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
     data.other_sources = sum(set_aside.values())
     data.pdf_origins = dict(pdf_origins)
     data.clipped = clipped
+    data.left_out = left_out
     data.region_sources = canvases
     canonical = {name_key(c): c for c in chosen}  # coders named differently in case only are one coder
-    assigned = {name_key(s.name[len(ASSIGNED):]): {guid_key(g) for g in s.member_sources}
-                for s in project.sets if s.name.startswith(ASSIGNED)}
 
     def readers(guid: str, coded: set[str]) -> set[str]:
         if only_coded_documents:
@@ -384,9 +397,16 @@ def _region(selection) -> Region:
     return Region.of(selection.first_x, selection.first_y, selection.second_x, selection.second_y)
 
 
-def _choose_coders(seen: dict[str, str], wanted: Sequence[str] | None,
-                   set_aside: Counter | None = None) -> list[str]:
+def _choose_coders(seen: dict[str, str], wanted: Sequence[str] | None, assigned: dict[str, set[str]],
+                   set_aside: Counter | None = None) -> tuple[list[str], list[str]]:
+    """The coders to compare, and the coders of the project left out of the comparison.
+
+    By default these are the coders the project says were handed sources (merge --manifest records them
+    as sets "Assigned to <coder>"): codings the master already held (a pilot, the PI's own pass, a lab
+    account) are kept in the project but are not a coder of this round. ``wanted`` overrides.
+    """
     aside = describe_set_aside(set_aside or {})
+    left_out: list[str] = []
     if wanted:
         missing = [w for w in wanted if name_key(w) not in seen]
         if missing:
@@ -397,6 +417,9 @@ def _choose_coders(seen: dict[str, str], wanted: Sequence[str] | None,
         chosen = [seen[name_key(w)] for w in wanted]
     else:
         chosen = sorted(v for k, v in seen.items() if k != CONSENSUS)
+        handed = [c for c in chosen if name_key(c) in assigned]
+        if assigned and len(handed) >= 2:
+            chosen, left_out = handed, [c for c in chosen if name_key(c) not in assigned]
     if len(chosen) < 2:
         if wanted:
             raise AgreementError(f"agreement needs two or more coders; --coders names only {', '.join(chosen)}")
@@ -408,7 +431,7 @@ def _choose_coders(seen: dict[str, str], wanted: Sequence[str] | None,
         raise AgreementError(f"agreement needs two or more coders; {found}"
                              + (f" ({aside} cannot be measured)" if aside else "")
                              + ". Merge the coders' files first (`refi-bridge merge`).")
-    return chosen
+    return chosen, left_out
 
 
 def describe_set_aside(counts: dict[str, int]) -> str:
@@ -426,9 +449,9 @@ def _choose_codes(codes: dict[str, CodeInfo], used: set[str], wanted: Sequence[s
         return [k for k in codes if k in used]
     out = []
     for item in wanted:
-        target = tuple(name_key(p) for p in item.replace("::", ">").split(">"))
-        matches = [k for k, c in codes.items()
-                   if tuple(name_key(p) for p in c.path) == target or (len(target) == 1 and name_key(c.name) == target[0])]
+        # -- a code is named by its path ("Theme > sub") or by its name, which may itself contain ">" --
+        target, whole = path_key(parse_path(item)), name_key(item)
+        matches = [k for k, c in codes.items() if path_key(c.path) == target or name_key(c.name) == whole]
         if not matches:
             raise AgreementError(f"no code {item!r} in the project")
         out.extend(m for m in matches if m not in out)

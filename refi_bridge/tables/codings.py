@@ -21,7 +21,7 @@ from refi_bridge.model import (
 
 PATH_SEPARATOR = " > "
 
-CODING_COLUMNS = ("coding_guid", "source", "source_guid", "source_kind", "selection_guid", "selection_kind",
+CODING_COLUMNS = ("coding_guid", "source", "case", "source_guid", "source_kind", "selection_guid", "selection_kind",
                   "code", "code_path", "code_guid", "coder", "coder_guid", "start", "end", "text", "text_origin",
                   "locator", "created")
 SELECTED = "selected text"
@@ -35,7 +35,7 @@ def code_path_text(path: tuple[str, ...] | None) -> str | None:
 def codings(project: Project) -> pd.DataFrame:
     """One row per coding of the project's data (selections first, then whole-source codings).
 
-    Columns: ``coding_guid, source, source_guid, source_kind, selection_guid, selection_kind, code,
+    Columns: ``coding_guid, source, case, source_guid, source_kind, selection_guid, selection_kind, code,
     code_path, code_guid, coder, coder_guid, start, end, text, text_origin, locator, created``. ``start``/
     ``end`` are code point offsets (end exclusive) into the text a selection indexes and ``text`` the coded
     passage; ``text_origin`` says where the text came from: ``selected text`` for text selections
@@ -44,10 +44,14 @@ def codings(project: Project) -> pd.DataFrame:
     representation``, ``excerpt``, ``excerpt by page order``), or why they were not (``not found``,
     ``ambiguous``...), in which case they have no span. Whole-source codings have no selection and empty
     positions. ``coder`` is the user's name (see :func:`refi_bridge.model.coder_of`); ``locator`` describes a
-    non-text selection (page and rectangle, time span).
+    non-text selection (page and rectangle, time span). ``case`` names the cases the coding belongs to
+    (``"; "`` between several), by the membership of :class:`~refi_bridge.model.CaseCoverage` that matrices
+    and agreement use too; NVivo's case nodes count.
     """
     paths = project.code_paths()
     users = project.users_by_guid()
+    coverage = project.case_coverage()
+    case_names = {guid_key(case.guid): case.name or case.guid for case in project.cases}
     anchored: dict[int, dict] = {}   # id(PDF source) -> its area selections' PDFText
     rows = []
     for record in project.iter_codings():
@@ -63,13 +67,15 @@ def codings(project: Project) -> pd.DataFrame:
                 text, origin = owner_text[start:end], SELECTED
         elif selection is not None:
             locator = describe_locator(selection)
-            if isinstance(selection, PDFSelection) and isinstance(source, PDFSource):
-                if id(source) not in anchored:
-                    anchored[id(source)] = anchor(source)
-                found = anchored[id(source)][guid_key(selection.guid)]
-                start, end, text, origin = found.start, found.end, found.text, found.describe()
+        on_source = record.owner is source
+        cases = coverage.cases_at(source.guid, start if on_source else None, end if on_source else None)
+        if isinstance(selection, PDFSelection) and isinstance(source, PDFSource):
+            if id(source) not in anchored:
+                anchored[id(source)] = anchor(source)
+            found = anchored[id(source)][guid_key(selection.guid)]
+            start, end, text, origin = found.start, found.end, found.text, found.describe()
         rows.append((
-            coding.guid, source.label, source.guid, type(source).__name__,
+            coding.guid, source.label, "; ".join(case_names[c] for c in cases) or None, source.guid, type(source).__name__,
             selection.guid if selection is not None else None,
             type(selection).__name__ if selection is not None else "whole source",
             path[-1] if path else None, code_path_text(path), coding.code_guid,
