@@ -13,6 +13,7 @@ from conftest import CORPUS
 
 import refi_bridge
 from refi_bridge.agreement import compute
+from refi_bridge.agreement.consensus import build
 from refi_bridge.agreement.pdf_text import anchor
 from refi_bridge.agreement.spans import collect
 from refi_bridge.errors import AgreementError, RefiBridgeWarning
@@ -172,8 +173,21 @@ def identical_copies(path):
                            MergeInput(project, "ben.qdpx", coder="Ben", override=True)]).project
 
 
-def test_identical_copies_of_the_atlas_pdf_agree_perfectly_on_every_code():
-    merged = identical_copies(ATLAS_PDF)
+@pytest.fixture(scope="module")
+def atlas_copies():
+    return identical_copies(ATLAS_PDF)
+
+
+def test_the_consensus_of_a_pdf_lies_on_its_text(atlas_copies):
+    result = build(atlas_copies, [])
+    table = result.project.codings()
+    consensus = table[table["coder"] == "consensus"]
+    assert len(consensus) == result.agreed > 0
+    assert (consensus["text_origin"] == "selected text").all() and consensus["text"].str.len().gt(0).all()
+
+
+def test_identical_copies_of_the_atlas_pdf_agree_perfectly_on_every_code(atlas_copies):
+    merged = atlas_copies
     assert merged.coders() == {"Ana": 866, "Ben": 866}
     report = compute(merged, bootstrap=0)
     assert len(report.per_code) == 40 and report.regions.empty
