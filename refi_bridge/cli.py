@@ -292,19 +292,23 @@ def merge(files: tuple[Path, ...], output: Path, manifest: Path | None, code_map
 @click.option("--coders", help="Comma-separated coders to compare (default: all but 'consensus').")
 @click.option("--codes", help="Comma-separated codes (names or paths 'Theme > sub'; default: all used).")
 @click.option("--overlap", default=0.9, show_default=True, type=click.FloatRange(0.01, 1.0),
-              help="Overlap (intersection over union) at which two segments match.")
+              help="Overlap (intersection over union) at which two segments, or two regions, match.")
 @click.option("--bootstrap", default=1000, show_default=True, type=click.IntRange(0),
               help="Resamples of documents for the 95% interval (0 to skip).")
 @click.option("--only-coded-documents", is_flag=True,
               help="Compare each coder only on documents in which they made a coding.")
+@click.option("--cu-reading", type=click.Choice(["pairsum", "meansq"]), default="pairsum", show_default=True,
+              help="How cu-alpha's correction term is read with three or more coders (see docs/agreement.md).")
 def agreement(project: Path, output: Path | None, json_path: Path | None, coders: str | None, codes: str | None,
-              overlap: float, bootstrap: int, only_coded_documents: bool) -> None:
+              overlap: float, bootstrap: int, only_coded_documents: bool, cu_reading: str) -> None:
     """Inter-coder agreement of a merged project, per code, document, case and coder pair.
 
-    Headline per code: Krippendorff's |u-alpha on the characters of all documents with a 95% bootstrap
-    interval; beside it document presence (alpha, agreement, AC1), segment matching (MAXQDA-style) and
-    NVivo's, MAXQDA's and QualCoder's numbers. The Disagreements sheet lists every discordant passage with an
-    empty resolution column for the consensus meeting.
+    Headline per code: Krippendorff's |u-alpha on the characters of all documents (PDFs on their text) with
+    a 95% bootstrap interval; beside it document presence (alpha, agreement, AC1), segment matching
+    (MAXQDA-style) and NVivo's, MAXQDA's and QualCoder's numbers. Pictures and PDF areas that do not anchor
+    to the PDF's text get presence per picture and region matching (intersection over union) on the Regions
+    sheet. The Disagreements sheet lists every discordant passage with an empty resolution column for the
+    consensus meeting.
 
     \b
     Example:
@@ -318,14 +322,22 @@ def agreement(project: Path, output: Path | None, json_path: Path | None, coders
     to_stdout = json_path == Path("-")
     report = run(project, output, json_path=None if to_stdout else json_path,
                  coders=_names(coders), codes=_names(codes), overlap=overlap, bootstrap=bootstrap,
-                 only_coded_documents=only_coded_documents, progress=lambda m: click.echo(m, err=to_stdout))
+                 only_coded_documents=only_coded_documents, cu_reading=cu_reading,
+                 progress=lambda m: click.echo(m, err=to_stdout))
     if to_stdout:
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return
-    pooled = report.overall.set_index("measure")["value"].get("|u-alpha, all codes pooled")
-    shown = f"{pooled:.3f}" if isinstance(pooled, float) else pooled
-    click.echo(f"{len(report.coders)} coders, {len(report.per_code)} codes: |u-alpha over all codes {shown}; "
-               f"{len(report.disagreements)} disagreements listed")
+    values = report.overall.set_index("measure")["value"]
+    shown = {key: f"{v:.3f}" if isinstance(v, float) else v for key, v in values.items()}
+    parts = []
+    if len(report.per_code):
+        parts.append(f"{len(report.per_code)} codes: |u-alpha over all codes {shown.get('|u-alpha, all codes pooled')}; "
+                     f"{len(report.disagreements)} disagreements listed")
+    if len(report.regions):
+        threshold = f"{report.settings['overlap']:.0%}"
+        parts.append(f"{len(report.regions)} codes on pictures or PDF areas: region match rate at {threshold} "
+                     f"{shown.get(f'region match rate at {threshold}, all codes')}")
+    click.echo(f"{len(report.coders)} coders, " + "; ".join(parts))
     if report.left_out:
         click.echo(f"compared {', '.join(report.coders)}, the coders handed sources; left out "
                    f"{', '.join(report.left_out)} (codings the master already held): name every coder with "

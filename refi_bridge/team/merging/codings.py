@@ -41,8 +41,10 @@ class CodingPlacement:
         if isinstance(selection, PlainTextSelection):
             return (owner_role, "text", selection.start, selection.end)
         if isinstance(selection, PDFSelection):
+            # -- the name too: ATLAS.ti writes a quotation's excerpt there, and two quotations over several
+            #    pages can share a page's rectangle (their pieces there are the same), not their text --
             return ("pdf", selection.page, selection.first_x, selection.first_y, selection.second_x,
-                    selection.second_y)
+                    selection.second_y, selection.name)
         if isinstance(selection, PictureSelection):
             return ("picture", selection.first_x, selection.first_y, selection.second_x, selection.second_y)
         if isinstance(selection, (AudioSelection, VideoSelection)):
