@@ -59,10 +59,10 @@ DIALECTS: dict[str, Dialect] = {
                 unique_code_names=True, summary=(
                     "Texts without byte-order mark, one selection per coder whose creator is that coder, "
                     "unique code names, memos as text files, codes never sharing a case's GUID.")),
-        Dialect("atlasti", "ATLAS.ti 8-25 (Windows and Mac)", CODEPOINT, bom=False, upper_guids=True, summary=(
+        Dialect("atlasti", "ATLAS.ti 8 or later (Windows and Mac)", CODEPOINT, bom=False, upper_guids=True, summary=(
             "What ATLAS.ti writes: upper-case GUIDs, LF-only texts in code points, files named by GUID, "
             "one quotation per span holding every coder's codings, PDF text quotations as area and text.")),
-        Dialect("maxqda", "MAXQDA 2020-24 (Windows and Mac)", CODEPOINT, bom=False, upper_guids=True, summary=(
+        Dialect("maxqda", "MAXQDA 2020 or later (Windows and Mac)", CODEPOINT, bom=False, upper_guids=True, summary=(
             "What MAXQDA writes: upper-case GUIDs, LF-only texts in code points, files named by GUID, "
             "PDF areas from the page's bottom-left corner, pages from 0.")),
     )
