@@ -330,6 +330,10 @@ def agreement(project: Path, output: Path | None, json_path: Path | None, coders
     shown = f"{pooled:.3f}" if isinstance(pooled, float) else pooled
     click.echo(f"{len(report.coders)} coders, {len(report.per_code)} codes: |u-alpha over all codes {shown}; "
                f"{len(report.disagreements)} disagreements listed")
+    if report.left_out:
+        click.echo(f"compared {', '.join(report.coders)}, the coders handed sources; left out "
+                   f"{', '.join(report.left_out)} (codings the master already held): name every coder with "
+                   "--coders to include them", err=True)
 
 
 def _names(text: str | None) -> list[str] | None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import re
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -33,6 +32,7 @@ from refi_bridge.model import (
     TextSource,
     User,
     coder_of_coding,
+    derived_guid,
     guid_key,
     name_key,
 )
@@ -55,7 +55,7 @@ class ConsensusResult:
 
 
 def _derived(*parts: object) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "refi-bridge-consensus:" + ":".join(map(str, parts))))
+    return derived_guid("refi-bridge-consensus", *map(str, parts))
 
 
 def _spans(text: object) -> list[tuple[int, int]]:

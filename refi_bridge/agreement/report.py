@@ -63,12 +63,14 @@ class AgreementReport:
     overall: pd.DataFrame
     disagreements: pd.DataFrame
     settings: dict = field(default_factory=dict)
+    left_out: list[str] = field(default_factory=list)
 
     TABLES = ("per_code", "per_document", "per_case", "pairs", "leave_one_out", "groups", "overall",
               "disagreements")
 
     def to_dict(self) -> dict:
-        out: dict = {"coders": self.coders, "statement": self.statement, "settings": self.settings}
+        out: dict = {"coders": self.coders, "left_out": self.left_out, "statement": self.statement,
+                     "settings": self.settings}
         for name in self.TABLES:
             frame = getattr(self, name)
             out[name] = json_records(frame.reset_index() if name == "pairs" else frame)
@@ -240,7 +242,7 @@ def _compute(project, coders, codes, overlap, lenient, bootstrap, seed, only_cod
     statement = _statement(data, overlap, lenient, bootstrap, table)
     return AgreementReport(data.coders, statement, per_code, per_document, per_case, pairs, leave_one_out, groups,
                            overall, table, {"overlap": overlap, "lenient": lenient, "bootstrap": bootstrap,
-                                            "seed": seed})
+                                            "seed": seed}, list(data.left_out))
 
 
 def _pair_indices(m: int):
@@ -398,7 +400,8 @@ def _per_document(data: AgreementData, parts: np.ndarray) -> pd.DataFrame:
 def _per_case(data: AgreementData, parts: np.ndarray) -> pd.DataFrame:
     by_case: dict[str, list[int]] = defaultdict(list)
     for d, document in enumerate(data.documents):
-        by_case[document.case or "(no case)"].append(d)
+        for case in document.cases or ("(no case)",):  # a document in two cases counts for both
+            by_case[case].append(d)
     rows = []
     for case in sorted(by_case):
         docs = by_case[case]
@@ -519,6 +522,9 @@ def _statement(data: AgreementData, overlap: float, lenient: float, bootstrap: i
         f"Whole-document codings: {whole}, counted as presence of the code in the document, not as spans.",
         f"Missing coders: {data.assignment_rule} {len(partial)} documents were compared with fewer than all "
         "coders.",
+        *([f"Left out: {', '.join(data.left_out)}, whose codings are in the project but who were handed no "
+           "sources (codings the master already held); name every coder with --coders to include them."]
+          if data.left_out else []),
         f"Headline: |u-alpha (Krippendorff et al. 2016) per code, pooled over documents; 95% interval from "
         f"{bootstrap} bootstrap resamples of documents." if bootstrap else
         "Headline: |u-alpha (Krippendorff et al. 2016) per code, pooled over documents; no bootstrap.",

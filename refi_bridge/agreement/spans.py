@@ -21,6 +21,8 @@ from refi_bridge.model import (
     coder_of,
     guid_key,
     name_key,
+    parse_path,
+    path_key,
 )
 
 CONSENSUS = "consensus"
@@ -33,9 +35,10 @@ Span = tuple[int, int]
 class Document:
     guid: str
     name: str
-    case: str | None
+    case: str | None          # the names of the cases covering the document, joined (for display)
     length: int
     text: str
+    cases: tuple[str, ...] = ()  # every case covering all or part of the document (see CaseCoverage)
 
 
 @dataclass
@@ -64,6 +67,8 @@ class AgreementData:
     segments: dict[str, int] = field(default_factory=dict)               # coder -> segments after uniting
     by_document: dict[int, list[str]] = field(default_factory=dict)      # document -> codes with spans
     by_code: dict[str, list[int]] = field(default_factory=dict)          # code -> documents with spans
+    left_out: list[str] = field(default_factory=list)                    # coders of the project not compared
+
     def coders_of(self, doc: int) -> list[str]:
         """The coders compared on a document (see ``assignment_rule``), in the order of ``coders``."""
         cache = self.__dict__.setdefault("_compared", {})
@@ -109,7 +114,12 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
 
     for code in project.codes:
         walk(code, (), None, None)
-    case_of = {guid_key(ref): case.name or case.guid for case in project.cases for ref in case.source_refs}
+    coverage = project.case_coverage()
+    case_names = {guid_key(case.guid): case.name or case.guid for case in project.cases}
+
+    def document(source) -> Document:
+        cases = tuple(case_names[c] for c in coverage.cases_at(source.guid))
+        return Document(source.guid, source.label, "; ".join(cases) or None, len(source.text), source.text, cases)
     documents: list[Document] = []
     index_of: dict[str, int] = {}
     raw: dict[tuple[int, str], dict[str, list[Span]]] = defaultdict(lambda: defaultdict(list))
@@ -139,8 +149,7 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
             key = guid_key(source.guid)
             if key not in index_of:
                 index_of[key] = len(documents)
-                documents.append(Document(source.guid, source.label, case_of.get(key), len(source.text),
-                                          source.text))
+                documents.append(document(source))
             doc, last_source = index_of[key], source
         code = code_keys.get(record.coding.code_guid)
         if code is None:
@@ -161,18 +170,19 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
     for source in project.sources:
         if isinstance(source, TextSource) and source.text is not None and guid_key(source.guid) not in index_of:
             index_of[guid_key(source.guid)] = len(documents)
-            documents.append(Document(source.guid, source.label, case_of.get(guid_key(source.guid)),
-                                      len(source.text), source.text))
-    chosen = _choose_coders(seen_coders, coders)
+            documents.append(document(source))
+    assigned = {name_key(s.name[len(ASSIGNED):]): {guid_key(g) for g in s.member_sources}
+                for s in project.sets if s.name.startswith(ASSIGNED)}
+    chosen, left_out = _choose_coders(seen_coders, coders, assigned)
     chosen_keys = {name_key(c) for c in chosen}
     used = {code for (_, code) in list(raw) + list(whole)}
-    selected = _choose_codes(all_codes, used, codes)
+    # -- NVivo's case nodes say which case a passage belongs to: they are cases, not codes to agree on --
+    selected = _choose_codes(all_codes, used - coverage.case_nodes if not codes else used, codes)
     data = AgreementData(chosen, documents, {k: all_codes[k] for k in selected})
     data.other_sources = other
     data.clipped = clipped
+    data.left_out = left_out
     canonical = {name_key(c): c for c in chosen}  # coders named differently in case only are one coder
-    assigned = {name_key(s.name[len(ASSIGNED):]): {guid_key(g) for g in s.member_sources}
-                for s in project.sets if s.name.startswith(ASSIGNED)}
     if only_coded_documents:
         data.present = [{canonical[name_key(c)] for c in present[i] if name_key(c) in chosen_keys}
                         for i in range(len(documents))]
@@ -217,7 +227,15 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
     return data
 
 
-def _choose_coders(seen: dict[str, str], wanted: Sequence[str] | None) -> list[str]:
+def _choose_coders(seen: dict[str, str], wanted: Sequence[str] | None,
+                   assigned: dict[str, set[str]]) -> tuple[list[str], list[str]]:
+    """The coders to compare, and the coders of the project left out of the comparison.
+
+    By default these are the coders the project says were handed sources (merge --manifest records them
+    as sets "Assigned to <coder>"): codings the master already held (a pilot, the PI's own pass, a lab
+    account) are kept in the project but are not a coder of this round. ``wanted`` overrides.
+    """
+    left_out: list[str] = []
     if wanted:
         missing = [w for w in wanted if name_key(w) not in seen]
         if missing:
@@ -226,12 +244,15 @@ def _choose_coders(seen: dict[str, str], wanted: Sequence[str] | None) -> list[s
         chosen = [seen[name_key(w)] for w in wanted]
     else:
         chosen = sorted(v for k, v in seen.items() if k != CONSENSUS)
+        handed = [c for c in chosen if name_key(c) in assigned]
+        if assigned and len(handed) >= 2:
+            chosen, left_out = handed, [c for c in chosen if name_key(c) not in assigned]
     if len(chosen) < 2:
         if wanted:
             raise AgreementError(f"agreement needs two or more coders; --coders names only {', '.join(chosen)}")
         raise AgreementError(f"agreement needs two or more coders; the project has {', '.join(chosen) or 'none'}. "
                              "Merge the coders' files first (`refi-bridge merge`).")
-    return chosen
+    return chosen, left_out
 
 
 def _choose_codes(codes: dict[str, CodeInfo], used: set[str], wanted: Sequence[str] | None) -> list[str]:
@@ -239,9 +260,9 @@ def _choose_codes(codes: dict[str, CodeInfo], used: set[str], wanted: Sequence[s
         return [k for k in codes if k in used]
     out = []
     for item in wanted:
-        target = tuple(name_key(p) for p in item.replace("::", ">").split(">"))
-        matches = [k for k, c in codes.items()
-                   if tuple(name_key(p) for p in c.path) == target or (len(target) == 1 and name_key(c.name) == target[0])]
+        # -- a code is named by its path ("Theme > sub") or by its name, which may itself contain ">" --
+        target, whole = path_key(parse_path(item)), name_key(item)
+        matches = [k for k, c in codes.items() if path_key(c.path) == target or name_key(c.name) == whole]
         if not matches:
             raise AgreementError(f"no code {item!r} in the project")
         out.extend(m for m in matches if m not in out)

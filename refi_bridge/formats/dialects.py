@@ -7,7 +7,6 @@ rules of the ATLAS.ti and MAXQDA dialects are in :mod:`refi_bridge.formats.stric
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 
@@ -23,6 +22,7 @@ from refi_bridge.model import (
     Selection,
     TextSource,
     coder_of_coding,
+    derived_guid,
     guid_key,
     map_codings,
 )
@@ -109,10 +109,6 @@ def prepare(project: Project, dialect: Dialect) -> tuple[Project, list[str]]:
     return project, notes
 
 
-def _derived_guid(*parts: str) -> str:
-    """A GUID that is the same every time for the same inputs, so repeated exports stay comparable."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "refi-bridge:" + ":".join(parts)))
-
 
 def split_selections(project: Project, per: str) -> Project:
     """Split every text selection so that it holds one coding (``per="coding"``) or one coder's codings.
@@ -132,7 +128,7 @@ def split_selections(project: Project, per: str) -> Project:
             return [selection]
         parts = []
         for index, codings in enumerate(groups or [[]]):
-            guid = selection.guid if index == 0 else _derived_guid(selection.guid, codings[0].guid)
+            guid = selection.guid if index == 0 else derived_guid("refi-bridge", selection.guid, codings[0].guid)
             changes: dict = {"guid": guid, "codings": tuple(codings)}
             if per == "coder" and codings:
                 coder = coder_of_coding(codings[0], selection)
@@ -160,7 +156,7 @@ def _for_qualcoder(project: Project, notes: list[str]) -> Project:
     renamed: dict[str, str] = {}
     for code, _ in project.iter_codes():
         if guid_key(code.guid) in case_guids:
-            renamed[guid_key(code.guid)] = _derived_guid("code", code.guid)
+            renamed[guid_key(code.guid)] = derived_guid("refi-bridge", "code", code.guid)
     paths = project.code_paths()
     counts = Counter(code.name.strip().casefold() for code, _ in project.iter_codes())
 
@@ -175,7 +171,13 @@ def _for_qualcoder(project: Project, notes: list[str]) -> Project:
         return replace(code, **changes)
 
     codes = tuple(fix_code(code) for code in project.codes)
+    shared = [paths[guid_key(c.guid)] for c, _ in project.iter_codes() if counts[c.name.strip().casefold()] > 1]
+    if shared:
+        notes.append(f"{len(shared)} codes renamed to their paths (e.g. {' > '.join(shared[0])!r}) so that "
+                     "QualCoder keeps them apart; refi-bridge merge maps them back")
     if renamed:
+        notes.append(f"{len(renamed)} codes given GUIDs of their own because they shared a case's GUID "
+                     "(QualCoder would delete them); refi-bridge merge maps them back")
         project = _retarget_codes(project, renamed)
     if any(case.source_refs for case in project.cases):
         notes.append("QualCoder drops the sources of a case on import (measured); cases will arrive empty")

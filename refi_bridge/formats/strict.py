@@ -13,7 +13,6 @@ something append a sentence for the user to ``notes``.
 from __future__ import annotations
 
 import re
-import uuid
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import nullcontext
@@ -38,6 +37,7 @@ from refi_bridge.model import (
     Transcript,
     Vertex,
     VideoSelection,
+    derived_guid,
     guid_key,
     internal_file,
     map_codings,
@@ -47,9 +47,9 @@ from refi_bridge.model import (
 _GUID = re.compile(r"^\s*\{?([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}?\s*$")
 
 
-def derived_guid(*parts: str) -> str:
+def _derived(*parts: str) -> str:
     """An upper-case GUID that is the same every time for the same inputs (repeated exports stay comparable)."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "refi-bridge-strict:" + ":".join(parts))).upper()
+    return derived_guid("refi-bridge-strict", *parts).upper()
 
 
 # =========================================================================================================
@@ -131,7 +131,7 @@ def pdfs_as_pdf_sources(project: Project, notes: list[str]) -> Project:
     for source in project.sources:
         if type(source) is TextSource and (source.rich_text_path or "").lower().endswith(".pdf"):
             moved += 1
-            guid = derived_guid("representation", source.guid)
+            guid = _derived("representation", source.guid)
             path = source.plain_text_path
             if internal_file(path) and source.guid in (path or ""):
                 path = path.replace(source.guid, guid)  # the text is the representation's, named after it
@@ -270,7 +270,7 @@ def guid_file_names(project: Project, notes: list[str]) -> Project:
         if old not in names:
             stem, suffix = PurePosixPath(old).stem, PurePosixPath(old).suffix
             match = _GUID.match(stem)
-            names[old] = (match.group(1).upper() if match else derived_guid("file", old)) + suffix
+            names[old] = (match.group(1).upper() if match else _derived("file", old)) + suffix
         return names[old]
 
     def visit(obj):
@@ -462,7 +462,7 @@ def pdf_text_quotations(project: Project, notes: list[str]) -> Project:
                 guid=area.guid, name=area.name, start=span[0], end=span[1], creating_user=area.creating_user,
                 creation_date_time=area.creation_date_time, modifying_user=area.modifying_user,
                 modified_date_time=area.modified_date_time,
-                codings=tuple(replace(c, guid=derived_guid("twin", c.guid), note_refs=()) for c in area.codings)))
+                codings=tuple(replace(c, guid=_derived("twin", c.guid), note_refs=()) for c in area.codings)))
             paired.add(guid_key(area.guid))
         if twins:
             added += len(twins)

@@ -19,7 +19,7 @@ from refi_bridge.model import (
 
 PATH_SEPARATOR = " > "
 
-CODING_COLUMNS = ("coding_guid", "source", "source_guid", "source_kind", "selection_guid", "selection_kind",
+CODING_COLUMNS = ("coding_guid", "source", "case", "source_guid", "source_kind", "selection_guid", "selection_kind",
                   "code", "code_path", "code_guid", "coder", "coder_guid", "start", "end", "text", "locator",
                   "created")
 
@@ -32,14 +32,18 @@ def code_path_text(path: tuple[str, ...] | None) -> str | None:
 def codings(project: Project) -> pd.DataFrame:
     """One row per coding of the project's data (selections first, then whole-source codings).
 
-    Columns: ``coding_guid, source, source_guid, source_kind, selection_guid, selection_kind, code,
+    Columns: ``coding_guid, source, case, source_guid, source_kind, selection_guid, selection_kind, code,
     code_path, code_guid, coder, coder_guid, start, end, text, locator, created``. ``start``/``end`` are
     code point offsets and ``text`` the coded passage, for text selections only; whole-source codings have
     no selection and empty positions. ``coder`` is the user's name (see :func:`refi_bridge.model.coder_of`);
-    ``locator`` describes a non-text selection (page and rectangle, time span).
+    ``locator`` describes a non-text selection (page and rectangle, time span). ``case`` names the cases the
+    coding belongs to (``"; "`` between several), by the membership of :class:`~refi_bridge.model.CaseCoverage`
+    that matrices and agreement use too; NVivo's case nodes count.
     """
     paths = project.code_paths()
     users = project.users_by_guid()
+    coverage = project.case_coverage()
+    case_names = {guid_key(case.guid): case.name or case.guid for case in project.cases}
     rows = []
     for record in project.iter_codings():
         source, selection, coding = record.source, record.selection, record.coding
@@ -54,8 +58,10 @@ def codings(project: Project) -> pd.DataFrame:
                 text = owner_text[start:end]
         elif selection is not None:
             locator = describe_locator(selection)
+        on_source = record.owner is source
+        cases = coverage.cases_at(source.guid, start if on_source else None, end if on_source else None)
         rows.append((
-            coding.guid, source.label, source.guid, type(source).__name__,
+            coding.guid, source.label, "; ".join(case_names[c] for c in cases) or None, source.guid, type(source).__name__,
             selection.guid if selection is not None else None,
             type(selection).__name__ if selection is not None else "whole source",
             path[-1] if path else None, code_path_text(path), coding.code_guid,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from refi_bridge.model import Code, guid_key, name_key, path_key
+from refi_bridge.model import Code, guid_key, name_key, parse_path, path_key
 from refi_bridge.team.merging.inputs import MergeInput
 from refi_bridge.team.merging.report import CodeMatch, Conflict, FileSummary
 
@@ -21,7 +21,9 @@ class CodeMatching:
         parents = {guid_key(child.guid): guid_key(code.guid) for code, _ in item.project.iter_codes()
                    for child in code.codes}
         for code, path in item.project.iter_codes():
-            key, pkey = guid_key(code.guid), path_key(path)
+            own, pkey = guid_key(code.guid), path_key(path)
+            key = self.written_as.get(own, own)
+            written = self._written_path(code, path)
             how, guid = None, None
             manifest_code = key in self.manifest_codes
             if key in self.code_paths and (self.manifest is None or manifest_code or
@@ -31,12 +33,14 @@ class CodeMatching:
                 how, guid = "map", self._mapped(pkey, code.name)
             elif pkey in self.by_code_path:
                 how, guid = "path", self.by_code_path[pkey]
+            elif written is not None:
+                how, guid = "path", self.by_code_path[written]
             elif name_key(code.name) in self.by_code_name and not self._is_new(self.by_code_name[name_key(code.name)]):
                 how, guid = "name", self.by_code_name[name_key(code.name)]
             else:
                 parent = target.get(parents.get(guid_key(code.guid), ""))
                 how, guid = "new", self._new_code(code, path, parent)
-            target[key] = guid
+            target[own] = guid
             setattr(summary, f"codes_{'by_' + how if how != 'new' else 'new'}",
                     getattr(summary, f"codes_{'by_' + how if how != 'new' else 'new'}") + 1)
             matched = self._path_text(guid)
@@ -46,8 +50,22 @@ class CodeMatching:
                 if not any(r.matched_path == matched for r in self.report.new_codes):
                     self.report.new_codes.append(row)
                 continue
-            self._conflicts(item, code, path, guid, how)
+            self._conflicts(item, code, path, guid, how, target.get(parents.get(own, "")))
         return target
+
+    def _written_path(self, code: Code, path: tuple[str, ...]) -> tuple[str, ...] | None:
+        """The master path a code stands for when its name was written as that path.
+
+        The qualcoder dialect names a code by its path ("Theme > sub") where two codes share a name,
+        because QualCoder merges codes of equal name; such a code comes back under that name, still below
+        its parent. Returns the path key of the master code it is, or None.
+        """
+        if ">" not in code.name:
+            return None
+        candidate = path_key(parse_path(code.name))
+        if candidate in self.by_code_path and path_key(path[:-1]) in (candidate[:-1], ()):
+            return candidate
+        return None
 
     def _mapped(self, pkey: tuple[str, ...], name: str) -> str | None:
         """The code ``--code-map`` sends this code to (given by its path or by its name), if any."""
@@ -69,17 +87,23 @@ class CodeMatching:
             return " > ".join(self.code_paths[key])
         return guid
 
-    def _conflicts(self, item: MergeInput, code: Code, path: tuple[str, ...], guid: str, how: str) -> None:
+    def _conflicts(self, item: MergeInput, code: Code, path: tuple[str, ...], guid: str, how: str,
+                   parent: str | None) -> None:
+        """Differences between a matched code and the result's; ``parent`` is what the file's parent matched."""
         key = guid_key(guid)
         merged = self.code_info.get(key)
         if merged is None:
             return
         merged_path = self.code_paths[key]
         shown = " > ".join(merged_path)
-        if how in ("name", "guid") and path_key(path[:-1]) != path_key(merged_path[:-1]):
+        # -- parents are compared by what they matched, not by their names: a name written as a path (the
+        #    qualcoder dialect) is still the same parent --
+        merged_parent = self.by_code_path.get(path_key(merged_path[:-1])) if len(merged_path) > 1 else None
+        if how in ("name", "guid") and guid_key(parent) != guid_key(merged_parent):
             self.report.conflicts.append(Conflict(item.label, shown, "parent", " > ".join(merged_path[:-1]) or "(top)",
                                                   " > ".join(path[:-1]) or "(top)"))
-        if how == "guid" and name_key(code.name) != name_key(merged.name):
+        if how == "guid" and name_key(code.name) != name_key(merged.name) and \
+                path_key(parse_path(code.name)) != path_key(merged_path):
             self.report.conflicts.append(Conflict(item.label, shown, "name", merged.name, code.name))
         for attribute in ("color", "description"):
             mine, theirs = getattr(merged, attribute), getattr(code, attribute)

@@ -13,6 +13,7 @@ from refi_bridge.model import (
     PlainTextSelection,
     Project,
     Set,
+    derived_guid,
     guid_key,
     internal_files,
     map_codings,
@@ -26,7 +27,7 @@ from refi_bridge.team.merging.codes import CodeMatching
 from refi_bridge.team.merging.codings import (
     CodingPlacement,
     coder_name,
-    derived_guid,
+    merge_guid,
     owner_role,
     with_additions,
 )
@@ -53,6 +54,8 @@ def merge_projects(inputs: Sequence[MergeInput], *, base: Project | None = None,
         raise MergeError("nothing to merge: give at least one project")
     merger = Merger(base if base is not None else inputs[0].project,
                      base_label if base is not None else inputs[0].label, manifest, code_map or {})
+    if base is not None:
+        merger.keep_master(base_label)
     for index, item in enumerate(inputs):
         if base is None and index == 0:
             merger.take_base(item)
@@ -97,6 +100,9 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
             names[name_key(code.name)].append(code.guid)
             self.code_info[key] = code
         self.by_code_name = {n: guids[0] for n, guids in names.items() if len(guids) == 1}
+        # -- the GUID our qualcoder dialect gives a code that shares a case's GUID, back to the code's own --
+        self.written_as = {guid_key(derived_guid("refi-bridge", "code", code.guid)): key
+                           for key, code in self.code_info.items()}
         self.manifest_codes = {guid_key(g) for g in manifest.codes} if manifest is not None else set()
         self.new_codes: dict[tuple[str, ...], Code] = {}   # path key -> new code (children added at the end)
         self.new_code_parent: dict[tuple[str, ...], str | None] = {}
@@ -137,6 +143,24 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
             self._recredit_base(item)
         for coder, count in summary.users_found.items():
             self.report.coders.append(CoderCount(coder, item.label, count))
+
+    def keep_master(self, label: str) -> None:
+        """Say what the master itself brings: real masters often hold codings already (a pilot, the PI's own
+        pass, a lab account). They are kept, and the report and the notes say so, because agreement must
+        not take them for a coder of this round."""
+        if not any(True for _ in self.base.iter_codings()):
+            return
+        summary = self._summary(MergeInput(project=self.base, label=label), "master")
+        summary.codings_in_file = sum(summary.users_found.values())
+        summary.sources_by_guid = len(self.base.sources)
+        summary.codes_by_guid = len(self.code_paths)
+        for coder, count in summary.users_found.items():
+            self.report.coders.append(CoderCount(coder, label, count))
+        who = ", ".join(f"{coder} ({count:,})" for coder, count in
+                        sorted(summary.users_found.items(), key=lambda pair: -pair[1]))
+        self.report.notes.append(f"the master already holds {summary.codings_in_file:,} codings by {who}; they "
+                                 "are kept in the merged project (agreement compares only the coders handed "
+                                 "sources, unless --coders names them)")
 
     def _recredit_base(self, item: MergeInput) -> None:
         """``--coder`` on the first file: every coding of the base is that coder's."""
@@ -240,7 +264,7 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
                 if name_key(name) in names:
                     continue
                 names.add(name_key(name))
-                self.sets.append(Set(guid=derived_guid("assignment", name_key(who)), name=name,
+                self.sets.append(Set(guid=merge_guid("assignment", name_key(who)), name=name,
                                      description=f"The sources handed to {coder} by refi-bridge split.",
                                      member_sources=members))
 
