@@ -97,22 +97,28 @@ def walk(value: Any, visit: Callable[[Any], Any]) -> Any:
     return visit(replace(value, **changes) if changes else value)
 
 
+def _cleared(project: Project, attribute: str, unwanted: Callable[[Any], bool]) -> tuple[Project, int]:
+    """The project with ``attribute`` set to None wherever it holds an ``unwanted`` value, and how often."""
+    cleared = 0
+
+    def visit(obj):
+        nonlocal cleared
+        value = getattr(obj, attribute, None)
+        if value and unwanted(value):
+            cleared += 1
+            return replace(obj, **{attribute: None})
+        return obj
+
+    return walk(project, visit), cleared
+
+
 def without_foreign(project: Project, notes: list[str]) -> Project:
     """Drop vendor attributes and elements: the official XSDs have no place for them.
 
     -- why -- ATLAS.ti refuses a project file that is not valid ("project file is not valid", Magnolia's
     writer, reported); the REFI-QDA 1.0 schemas allow no foreign attribute or element anywhere.
     """
-    dropped = 0
-
-    def visit(obj):
-        nonlocal dropped
-        if getattr(obj, "foreign", None):
-            dropped += 1
-            return replace(obj, foreign=None)
-        return obj
-
-    project = walk(project, visit)
+    project, dropped = _cleared(project, "foreign", bool)
     if dropped:
         notes.append(f"{dropped} elements carried attributes or elements of another tool that REFI-QDA does not "
                      "define; they were left out, because ATLAS.ti and MAXQDA refuse files the schema refuses")
@@ -159,17 +165,7 @@ def rich_text_docx_only(project: Project, notes: list[str]) -> Project:
     DOCX ("range start larger than document length", QualCoder's notes, reported); the standard allows only
     DOCX as rich text; MAXQDA 24.7 writes plain text only (measured).
     """
-    dropped = 0
-
-    def visit(obj):
-        nonlocal dropped
-        path = getattr(obj, "rich_text_path", None)
-        if path and not path.lower().endswith(".docx"):
-            dropped += 1
-            return replace(obj, rich_text_path=None)
-        return obj
-
-    project = walk(project, visit)
+    project, dropped = _cleared(project, "rich_text_path", lambda path: not path.lower().endswith(".docx"))
     if dropped:
         notes.append(f"{dropped} rich-text paths named files that are not DOCX (which ATLAS.ti cannot open); the "
                      "plain text is written alone")
