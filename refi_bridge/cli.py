@@ -15,6 +15,7 @@ import click
 
 from refi_bridge import __version__
 from refi_bridge.errors import RefiBridgeError, RefiBridgeWarning
+from refi_bridge.formats.dialects import DIALECTS
 
 
 class _Group(click.Group):
@@ -37,6 +38,14 @@ class _Group(click.Group):
                 for item in caught:
                     if issubclass(item.category, RefiBridgeWarning):
                         click.echo(f"warning: {item.message}", err=True)
+
+
+def dialect_option(help_text: str):
+    """``--dialect``, its choices read from the dialects themselves so that the two never drift apart."""
+    tools = ", ".join(f"{d.name} for {d.tool}" for d in DIALECTS.values())
+    return click.option("--dialect", default="refi", show_default=True,
+                        type=click.Choice(list(DIALECTS), case_sensitive=False),
+                        help=f"{help_text}: {tools}. docs/dialects.md says what each writes and why.")
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -124,8 +133,7 @@ def validate(file: Path, strict: bool) -> None:
 @cli.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--dialect", default="refi", show_default=True,
-              help="The tool that will import the file: refi, nvivo or qualcoder.")
+@dialect_option("The tool that will import the file")
 def convert(source: Path, target: Path, dialect: str) -> None:
     """Convert between .qdpx, .qde and .qdc, and into the dialect of a tool.
 
@@ -136,6 +144,7 @@ def convert(source: Path, target: Path, dialect: str) -> None:
     \b
     Example:
         refi-bridge convert from-nvivo.qdpx for-qualcoder.qdpx --dialect qualcoder
+        refi-bridge convert from-nvivo.qdpx for-atlas.qdpx --dialect atlasti
         refi-bridge convert project.qdpx codebook.qdc
     """
     from refi_bridge.formats.exchange import read, write
@@ -208,8 +217,7 @@ def demo(output: Path, seed: int, study_only: bool) -> None:
 @click.option("--sources", "pattern", help="Give every coder only the sources whose names match this glob.")
 @click.option("--assign", type=click.Path(dir_okay=False, path_type=Path),
               help="CSV with columns coder,source (name or GUID) for uneven assignments.")
-@click.option("--dialect", default="refi", show_default=True,
-              help="The tool the coders import into: refi, nvivo or qualcoder.")
+@dialect_option("The tool the coders import into")
 @click.option("--keep-codings", is_flag=True, help="Hand out the master's codings too (default: blind coding).")
 @click.option("--overwrite", is_flag=True, help="Replace a handout already in the output folder.")
 def split(master: Path, coders: str, output: Path, pattern: str | None, assign: Path | None, dialect: str,
@@ -251,7 +259,7 @@ def split(master: Path, coders: str, output: Path, pattern: str | None, assign: 
               help="Credit every coding of FILE to NAME (repeatable).")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the merge report (.xlsx).")
 @click.option("--json", "as_json", is_flag=True, help="Print the merge report as JSON (progress goes to stderr).")
-@click.option("--dialect", default="refi", show_default=True, help="Dialect of the merged file.")
+@dialect_option("The tool that will open the merged file")
 def merge(files: tuple[Path, ...], output: Path, manifest: Path | None, code_map: Path | None,
           coder_pairs: tuple[str, ...], report: Path | None, as_json: bool, dialect: str) -> None:
     """Merge what coders send back, from any tool, into one project that loses nothing.
@@ -354,7 +362,7 @@ def _names(text: str | None) -> list[str] | None:
               help="The agreement workbook with its 'resolution' column filled in.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The project with the consensus layer (.qdpx).")
-@click.option("--dialect", default="refi", show_default=True, help="Dialect of the written project.")
+@dialect_option("The tool that will open the written project")
 def consensus(project: Path, resolutions: Path, output: Path, dialect: str) -> None:
     """Turn the team's resolutions into a 'consensus' coder layer of the project.
 

@@ -732,11 +732,12 @@ _GUID_LISTS = frozenset({"note_refs", "code_refs", "source_refs", "selection_ref
                          "member_sources", "member_notes"})
 
 
-def map_guids(project: Project, change: Any) -> Project:
+def map_guids(project: Project, change: Any, *, rename_files: bool = True) -> Project:
     """The same project with ``change(guid)`` applied to every GUID and every reference to one.
 
-    A text file named after its source's GUID (``internal://<GUID>.txt``) is renamed along. Used to write
-    GUIDs as a tool does (ATLAS.ti's upper case) or to mint new ones as a tool's re-export does.
+    A text file named after its source's GUID (``internal://<GUID>.txt``) is renamed along, unless
+    ``rename_files`` is false. Used to write GUIDs as a tool does (ATLAS.ti's upper case) or to mint new
+    ones as a tool's re-export does.
     """
     from dataclasses import fields, is_dataclass, replace
 
@@ -752,7 +753,7 @@ def map_guids(project: Project, change: Any) -> Project:
                 changes[f.name] = change(item)
             elif f.name in _GUID_LISTS:
                 changes[f.name] = tuple(change(g) for g in item)
-            elif f.name == "plain_text_path" and isinstance(item, str) and value.guid in item:
+            elif rename_files and f.name == "plain_text_path" and isinstance(item, str) and value.guid in item:
                 changes[f.name] = item.replace(value.guid, change(value.guid))
             elif isinstance(item, tuple) or is_dataclass(item):
                 changes[f.name] = walk(item)

@@ -41,7 +41,7 @@ def quietly(call, *args, **kwargs):
 # -- 1. every writer dialect round-trips through merge ------------------------------------------------------
 
 @pytest.mark.parametrize("path", PROJECTS, ids=corpus_id)
-@pytest.mark.parametrize("dialect", ["refi", "nvivo", "qualcoder"])
+@pytest.mark.parametrize("dialect", list(dialects.DIALECTS))
 def test_every_dialect_writes_a_valid_file_that_merges_back_adding_nothing(path, dialect, tmp_path,
                                                                            official_schemas):
     original = quietly(refi_bridge.read, path)

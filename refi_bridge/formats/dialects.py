@@ -1,7 +1,8 @@
 """Writer dialects: what each QDA tool needs a file to look like so that it imports it exactly.
 
 A dialect is data (:class:`Dialect`) plus a pure transformation of the model (:func:`prepare`); the XML
-writer then emits the dialect's position unit. The evidence for each rule is in ``docs/dialects.md``.
+writer then emits the dialect's position unit. The evidence for each rule is in ``docs/dialects.md``; the
+rules of the ATLAS.ti and MAXQDA dialects are in :mod:`refi_bridge.formats.strict`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 
 from refi_bridge.errors import DialectError
+from refi_bridge.formats import strict
 from refi_bridge.formats.positions import CODEPOINT, UTF16
 from refi_bridge.model import (
     Code,
@@ -33,6 +35,7 @@ class Dialect:
     ``bom``: True/False forces the byte-order mark of text files, None keeps each text's own.
     ``split_selections``: ``"coding"`` writes one selection per coding (NVivo's own layout), ``"coder"``
     one selection per coder (QualCoder credits every coding of a selection to the selection's creator).
+    ``upper_guids`` writes every GUID in upper case without braces (what ATLAS.ti and MAXQDA write).
     """
 
     name: str
@@ -41,13 +44,14 @@ class Dialect:
     bom: bool | None = None
     split_selections: str | None = None
     unique_code_names: bool = False
+    upper_guids: bool = False
     summary: str = ""
 
 
 DIALECTS: dict[str, Dialect] = {
     d.name: d for d in (
-        Dialect("refi", "any REFI-QDA 1.0 tool", CODEPOINT, summary=(
-            "The standard: positions in code points, texts carried byte for byte.")),
+        Dialect("refi", "any REFI-QDA 1.0 tool", CODEPOINT, upper_guids=True, summary=(
+            "The standard: positions in code points, texts carried byte for byte, GUIDs in upper case.")),
         Dialect("nvivo", "NVivo 12-20 (Windows and Mac)", UTF16, split_selections="coding", summary=(
             "Positions in UTF-16 code units (an emoji counts two), one selection per coding, as NVivo "
             "writes them itself.")),
@@ -55,8 +59,17 @@ DIALECTS: dict[str, Dialect] = {
                 unique_code_names=True, summary=(
                     "Texts without byte-order mark, one selection per coder whose creator is that coder, "
                     "unique code names, memos as text files, codes never sharing a case's GUID.")),
+        Dialect("atlasti", "ATLAS.ti 8 or later (Windows and Mac)", CODEPOINT, bom=False, upper_guids=True, summary=(
+            "What ATLAS.ti writes: upper-case GUIDs, LF-only texts in code points, files named by GUID, "
+            "one quotation per span holding every coder's codings, PDF text quotations as area and text.")),
+        Dialect("maxqda", "MAXQDA 2020 or later (Windows and Mac)", CODEPOINT, bom=False, upper_guids=True, summary=(
+            "What MAXQDA writes: upper-case GUIDs, LF-only texts in code points, files named by GUID, "
+            "PDF areas from the page's bottom-left corner, pages from 0.")),
     )
 }
+
+# -- the rules of each strict tool's dialect, beyond what the Dialect's fields say --
+_TOOL_RULES = {"atlasti": strict.for_atlasti, "maxqda": strict.for_maxqda}
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,10 @@ def prepare(project: Project, dialect: Dialect) -> tuple[Project, list[str]]:
         project = split_selections(project, per=dialect.split_selections)
     if dialect.name == "qualcoder":
         project = _for_qualcoder(project, notes)
+    if dialect.name in _TOOL_RULES:
+        project = _TOOL_RULES[dialect.name](project, notes)
+    if dialect.upper_guids:
+        project = strict.upper_guids(project)
     return project, notes
 
 

@@ -81,8 +81,9 @@ def write(project: Project, path: str | os.PathLike, dialect: str = "refi", *,
           protect: Iterable[str | os.PathLike] = (), style: _dialects.ExportStyle | None = None) -> list[str]:
     """Write a project as ``.qdpx``, ``.qde`` or ``.qdc`` (chosen by the extension of ``path``).
 
-    ``dialect`` adapts the file to the tool that will import it (``refi``, ``nvivo``, ``qualcoder``; see
-    :mod:`refi_bridge.formats.dialects`). Returns notes on what the target tool will not keep; each is also issued
+    ``dialect`` adapts the file to the tool that will import it (a name of
+    :data:`refi_bridge.formats.dialects.DIALECTS`: ``refi``, ``nvivo``, ``qualcoder``, ``atlasti``,
+    ``maxqda``). Returns notes on what the target tool will not keep; each is also issued
     as a :class:`RefiBridgeWarning`. ``protect`` names further files that must not be overwritten;
     ``style`` makes the file look as a given tool would package it (see :class:`ExportStyle`).
 

@@ -341,7 +341,8 @@ def write_archive(path: str | os.PathLike, qde: bytes, texts: Mapping[str, bytes
     ``qde_name`` and ``sources_folder`` exist to imitate tools that name them otherwise.
     """
     written: set[str] = set()
-    batch = files.batch() if isinstance(files, ArchiveFiles) else nullcontext()
+    # -- ArchiveFiles, or a view of them under other names: keep the archive open while copying --
+    batch = files.batch() if hasattr(files, "batch") else nullcontext()
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf, batch:
         zf.writestr(_info(_safe_member(qde_name, "")), qde)
         for name, data in texts.items():

@@ -109,7 +109,7 @@ class CodeMatching:
         return self.code_info[key].guid if key in self.code_info else key
 
     def _is_new(self, guid: str) -> bool:
-        return any(c.guid == guid for c in self.new_codes.values())
+        return any(guid_key(c.guid) == guid_key(guid) for c in self.new_codes.values())
 
     def _path_text(self, guid: str) -> str:
         key = guid_key(guid)
