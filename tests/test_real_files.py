@@ -76,19 +76,6 @@ def test_qualcoder_handouts_of_a_project_with_shared_code_names_merge_back_witho
     assert {f.codes_new for f in report.files} == {0}
 
 
-def test_codes_given_guids_of_their_own_for_qualcoder_are_mapped_back():
-    """NVivo case nodes share their GUID with the case; the qualcoder dialect gives such codes new GUIDs."""
-    original = quietly(refi_bridge.read, CASES)
-    case_guids = {c.guid.lower() for c in original.cases}
-    clashing = [code for code, _ in original.iter_codes() if code.guid.lower() in case_guids]
-    assert clashing  # the file shows the seam
-    prepared, _ = dialects.prepare(original, dialects.get("qualcoder"))
-    moved = {derived_guid("refi-bridge", "code", code.guid).lower() for code in clashing}
-    assert moved <= {code.guid.lower() for code, _ in prepared.iter_codes()}
-    report = merge_projects([MergeInput(prepared, "qc")], base=original).report
-    assert (len(report.new_codes), len(report.conflicts), report.files[-1].codings_added) == (0, 0, 0)
-
-
 def test_convert_for_qualcoder_says_what_it_renamed(tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RefiBridgeWarning)

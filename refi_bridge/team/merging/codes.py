@@ -26,6 +26,11 @@ class CodeMatching:
             key = self.written_as.get(own, own)
             written = self._written_path(code, path)
             how, guid = None, None
+            if key in self.case_keys and key not in self.code_paths:
+                # -- a code the qualcoder dialect made for a case (QualCoder's only form of membership) --
+                self.case_codes[own] = key
+                self.report.codes.append(CodeMatch(item.label, " > ".join(path), "(the case itself)", "case"))
+                continue
             manifest_code = key in self.manifest_codes
             if key in self.code_paths and (self.manifest is None or manifest_code or
                                            path_key(self.code_paths[key]) == pkey):
@@ -124,6 +129,8 @@ class CodeMatching:
         merged = self.code_info.get(key)
         if merged is None:
             return
+        if key in self.case_keys:
+            return  # a case node: a case, whose place and name in the code tree are each tool's own business
         merged_path = self.code_paths[key]
         shown = " > ".join(merged_path)
         # -- parents are compared by what they matched, not by their names: a name written as a path (the

@@ -100,6 +100,8 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
             self.code_info[key] = code
         self.by_code_name = {n: guids[0] for n, guids in names.items() if len(guids) == 1}
         self.code_map, self.code_map_used = self._resolve_code_map(), set()
+        self.case_keys = {guid_key(case.guid) for case in base.cases}
+        self.case_codes: dict[str, str] = {}  # an input's code GUID key -> the case it stands for
         # -- the GUID our qualcoder dialect gives a code that shares a case's GUID, back to the code's own --
         self.written_as = {guid_key(derived_guid("refi-bridge", "code", code.guid)): key
                            for key, code in self.code_info.items()}
@@ -162,6 +164,29 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
                                  "are kept in the merged project (agreement compares only the coders handed "
                                  "sources, unless --coders names them)")
 
+    def _case_link(self, item: MergeInput, record, source_target, summary: FileSummary) -> None:
+        """A coding at a case's code over a whole text is that case's link to the source (how the qualcoder
+        dialect writes a case's SourceRef); it is carried as the link, or recognised if the case has it."""
+        case_key = self.case_codes[guid_key(record.coding.code_guid)]
+        index = source_target[guid_key(record.source.guid)]
+        selection, text = record.selection, getattr(record.source, "text", None)
+        whole = selection is None or (isinstance(selection, PlainTextSelection) and record.owner is record.source
+                                      and text is not None and (selection.start, selection.end) == (0, len(text)))
+        if not whole:
+            summary.codings_not_carried += 1
+            self.report.not_carried.append(NotCarried(
+                item.label, "Coding", f"{record.coding.guid} on {record.source.label}",
+                "it puts a passage, not a whole source, in a case; only whole sources can be a case's link"))
+            return
+        target = self.sources[index].guid
+        at = next(i for i, case in enumerate(self.cases) if guid_key(case.guid) == case_key)
+        case = self.cases[at]
+        if guid_key(target) in {guid_key(ref) for ref in case.source_refs}:
+            summary.codings_duplicate += 1
+            return
+        self.cases[at] = replace(case, source_refs=(*case.source_refs, target))
+        summary.codings_added += 1
+
     def _note_doubtful(self, item: MergeInput, summary: FileSummary) -> None:
         """Say what often means a mistake: a file of another study, a blank handout, an unknown coder."""
         project = item.project
@@ -220,6 +245,9 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
             coder = self._coder_for(record, users, item)
             counts[coder or "(no coder)"] += 1
             code = code_target.get(guid_key(record.coding.code_guid))
+            if code is None and guid_key(record.coding.code_guid) in self.case_codes:
+                self._case_link(item, record, source_target, summary)
+                continue
             if code is None:
                 summary.codings_not_carried += 1
                 self.report.not_carried.append(NotCarried(
