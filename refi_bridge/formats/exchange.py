@@ -44,8 +44,7 @@ def read(path: str | os.PathLike, *, limits: qdpx.ReadLimits = qdpx.DEFAULT_LIMI
     except OSError as error:
         raise ProjectFileError(f"{where}: cannot be read ({error.strerror or error}).", where) from None
     if qdpx.is_archive(head):
-        archive = qdpx.open_archive(file, limits)
-        with qdpx.member_reader(archive) as resolve:
+        with qdpx.open_archive(file, limits) as archive, qdpx.member_reader(archive) as resolve:
             project = qde.read_document(archive.qde_bytes, path=where, resolve=resolve, kind="qdpx")
         if project.read_info is not None and project.read_info.kind != "qdpx":
             raise ProjectFileError(f"{where}: the archive holds a codebook, not a project.", where)

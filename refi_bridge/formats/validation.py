@@ -83,19 +83,20 @@ def validate(path: str) -> ValidationReport:
     else:
         data = Path(path).read_bytes()
         display = where
-    root = qde.parse_xml(data, where)
-    kind, namespace = qde.document_kind(root, where)
-    report = ValidationReport(where, "qdpx" if archive else kind)
-    checker = _Checker(report, display, root)
-    checker.namespace(namespace, kind)
-    checker.schema()
-    checker.guids()
-    checker.references(kind)
-    if kind == "qde":
-        checker.text_rule()
-        if archive is not None:
-            checker.members(archive)
-        checker.positions(root, where, archive)
+    with archive or nullcontext():
+        root = qde.parse_xml(data, where)
+        kind, namespace = qde.document_kind(root, where)
+        report = ValidationReport(where, "qdpx" if archive else kind)
+        checker = _Checker(report, display, root)
+        checker.namespace(namespace, kind)
+        checker.schema()
+        checker.guids()
+        checker.references(kind)
+        if kind == "qde":
+            checker.text_rule()
+            if archive is not None:
+                checker.members(archive)
+            checker.positions(root, where, archive)
     return report
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from lxml import etree
 
 from refi_bridge.errors import ProjectStructureError
-from refi_bridge.formats.encoding import decode_text
+from refi_bridge.formats.encoding import DecodedText, decode_text
 from refi_bridge.formats.positions import CODEPOINT
 from refi_bridge.formats.qde.names import KNOWN, ROOT_HINTS, SCHEME, TABLES, Tags, TextResolver
 from refi_bridge.model import Foreign
@@ -27,6 +27,7 @@ class ElementReader:
         self.unit = CODEPOINT
         self.unit_evidence: str | None = None
         self._texts: dict[str, tuple[str | None, bool, str | None]] = {}
+        self._decoded: dict[str, DecodedText] = {}  # archive file -> its text, however paths spell it
         self.unresolved = 0
         self.unconverted = False
         self.saw_foreign = False
@@ -147,19 +148,28 @@ class ElementReader:
             self.unresolved += 1
             self._texts[path] = (None, False, path)
             return self._texts[path]
-        data = self.resolve(name)
-        if data is None:
+        found = self.resolve(name)
+        if found is None:
             self.warn(f"{self.where(el)}: plainTextPath {path!r} is not in the archive; the source has no "
                       "text")
             result: tuple[str | None, bool, str | None] = (None, False, path)
         else:
-            decoded = decode_text(data, f"{self.path}: {path}")
-            if decoded.warning:
-                self.warn(decoded.warning)
-            # -- a path without a scheme (qc) crashes QualCoder and empties NVivo 15 imports: fix it --
+            spelled, data = found
+            decoded = self._decoded.get(spelled)
+            if decoded is None:
+                decoded = self._decoded[spelled] = decode_text(data, f"{self.path}: {path}")
+                if decoded.warning:
+                    self.warn(decoded.warning)
+            canonical = path
             if not scheme:
-                self.fixes.append(f"plainTextPath {path!r} had no scheme; it is internal://{name}")
-            result = (decoded.text, decoded.bom, path if scheme else f"internal://{name}")
+                # -- a path without a scheme (qc) crashes QualCoder and empties NVivo 15 imports: fix it --
+                canonical = f"internal://{spelled}"
+                self.fixes.append(f"plainTextPath {path!r} had no scheme; it is {canonical}")
+            elif spelled != name:
+                # -- one file, one name: other spellings would be written as copies of it --
+                canonical = f"internal://{spelled}"
+                self.fixes.append(f"plainTextPath {path!r} names the archive's file {spelled!r}; it is {canonical}")
+            result = (decoded.text, decoded.bom, canonical)
         self._texts[path] = result
         return result
 
