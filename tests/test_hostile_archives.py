@@ -69,7 +69,7 @@ def test_bytes_decoded_in_total_are_limited(tmp_path):
 
 
 def test_many_small_members_that_expand_too_much_together_are_refused(tmp_path):
-    members = {f"sources/zeros-{n}.png": b"\0" * EIGHT_MIB for n in range(16)}
+    members = {f"sources/zeros-{n}.png": b"\0" * EIGHT_MIB for n in range(4)}
     path = archive(tmp_path / "many.qdpx", project(), members)
     assert path.stat().st_size < 300_000
     with pytest.raises(UnsafeFileError, match="zip bomb") as caught:

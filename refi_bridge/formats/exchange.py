@@ -64,8 +64,7 @@ def read(path: str | os.PathLike, *, limits: qdpx.ReadLimits = qdpx.DEFAULT_LIMI
         if file.stat().st_size > qdpx.DEFAULT_LIMITS.max_member_size:
             raise ProjectFileError(f"{where}: larger than any REFI-QDA document may be.", where)
         data = file.read_bytes()
-        utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<"))
-        if not utf16 and not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        if not qde.looks_like_xml(data):
             raise ProjectFileError(f"{where}: neither a ZIP archive (.qdpx) nor XML (.qde, .qdc); give a "
                                    "REFI-QDA exchange file.", where)
         project = qde.read_document(data, path=where)

@@ -50,8 +50,8 @@ def codings(project: Project) -> pd.DataFrame:
         if isinstance(selection, PlainTextSelection):
             start, end = selection.start, selection.end
             owner_text = getattr(record.owner, "text", None)
-            if owner_text is not None:
-                text = owner_text[start:end]
+            if owner_text is not None and 0 <= start <= end <= len(owner_text):
+                text = owner_text[start:end]  # never a slice Python makes up from an impossible span
         elif selection is not None:
             locator = describe_locator(selection)
         rows.append((

@@ -39,6 +39,7 @@ class ElementReader:
         self.doc_kind = "qde"
         self.container: str | None = None
         self.pi: dict | None = None
+        self.check_spans = True  # validation lists impossible spans itself instead of stopping at the first
 
     # -- helpers ------------------------------------------------------------------------------------------
 
@@ -126,6 +127,15 @@ class ElementReader:
         inline = el.find(t.PlainTextContent)
         path = el.get("plainTextPath")
         if inline is not None:
+            if len(inline):
+                # -- the parser splits the text at a processing instruction or element: .text is only the part
+                #    before it, and no reading of the rest is more right than another --
+                what = "a processing instruction" if isinstance(inline[0], etree._ProcessingInstruction) else \
+                    f"an element <{etree.QName(inline[0]).localname}>"
+                raise ProjectStructureError(
+                    f"{self.path}: line {inline.sourceline}: <PlainTextContent> of {self.where(el).split(': ', 1)[1]} "
+                    f"holds {what} inside its text; REFI-QDA texts are plain text. Remove it, or export the project "
+                    "again.", self.path, inline.sourceline, "PlainTextContent")
             if path is not None:
                 self.warn(f"{self.where(el)} has both PlainTextContent and plainTextPath; the inline text "
                           "was kept and the path was dropped")

@@ -78,9 +78,15 @@ def read_document(data: bytes, *, path: str, resolve: TextResolver | None = None
 
 
 def read_root(root: etree._Element, *, path: str, resolve: TextResolver | None = None,
-              container: str | None = None) -> Project:
-    """Build a Project from a whole parsed tree (validation has one; reading streams instead)."""
-    return _reader_for(root, path, resolve, container).finish(root, None)
+              container: str | None = None, check_spans: bool = True) -> Project:
+    """Build a Project from a whole parsed tree (validation has one; reading streams instead).
+
+    With ``check_spans`` false, spans no text can have (negative, reversed) are read as written, for
+    validation to list them all.
+    """
+    reader = _reader_for(root, path, resolve, container)
+    reader.check_spans = check_spans
+    return reader.finish(root, None)
 
 
 def _reader_for(root: etree._Element, path: str, resolve: TextResolver | None, container: str | None) -> Reader:
