@@ -15,7 +15,7 @@ from pathlib import Path
 from refi_bridge.agreement.consensus import ConsensusResult, build
 from refi_bridge.agreement.report import AgreementReport, compute
 from refi_bridge.errors import AgreementError, RefiBridgeWarning
-from refi_bridge.formats.exchange import atomic_output, check_outputs, read, write
+from refi_bridge.formats.exchange import all_or_nothing, atomic_output, check_outputs, read, write
 from refi_bridge.progress import Progress, quiet
 from refi_bridge.tables.excel import read_table
 from refi_bridge.tables.workbooks import agreement_workbook, matrix_workbook
@@ -34,14 +34,16 @@ def agreement(project_path: str | os.PathLike, output: str | os.PathLike | None 
     say(f"read {Path(project_path).name}; computing agreement ({bootstrap} bootstrap resamples)")
     report = compute(project, coders=coders, codes=codes, overlap=overlap, bootstrap=bootstrap,
                      only_coded_documents=only_coded_documents)
-    if output is not None:
-        agreement_workbook(report, output)
-        say(f"wrote {output}")
-    if json_path is not None:
-        target = Path(json_path)
-        with atomic_output(target) as temporary:
-            temporary.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
-        say(f"wrote {json_path}")
+    with all_or_nothing():  # the workbook and the JSON of one computation, never of two
+        if output is not None:
+            agreement_workbook(report, output)
+        if json_path is not None:
+            target = Path(json_path)
+            with atomic_output(target) as temporary:
+                temporary.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+    for written in (output, json_path):
+        if written is not None:
+            say(f"wrote {written}")
     return report
 
 
