@@ -5,6 +5,7 @@ Each returned file is built by hand (tests/hostile.py); the counts of every file
 
 from __future__ import annotations
 
+import sys
 import warnings
 from dataclasses import replace
 
@@ -25,6 +26,8 @@ from refi_bridge.model import (
     name_key,
     without_codings,
 )
+from refi_bridge.team import anchoring
+from refi_bridge.team.anchoring import Alignment
 from refi_bridge.team.jobs import merge_files
 from refi_bridge.team.merging import MergeInput, merge_projects
 
@@ -220,3 +223,96 @@ def test_every_coding_of_every_input_is_merged_on_its_own_text_or_listed(data):
         assert key in merged or coding_guid in listed, key
     assert [s.text for s in result.project.sources if isinstance(s, TextSource)] == \
         [s.text for s in master.sources if isinstance(s, TextSource)]
+
+
+# -- re-anchoring: about linear in the text, and honest about boundaries inside a character ------------------------
+
+def transcript(paragraphs: int, typos_every: int = 0) -> tuple[str, str]:
+    """A coder's copy and the master of a long transcript with blank lines; the master fixes typos."""
+    lines = [f"Paragraph {n}: the client spoke about topic {n % 17} and teh weather." for n in range(paragraphs)]
+    copy = "\n\n".join(lines)
+    fixed = [line.replace("teh", "the") if typos_every and n % typos_every == 0 else line
+             for n, line in enumerate(lines)]
+    if not typos_every:
+        fixed[paragraphs // 3] = fixed[paragraphs // 3].replace("teh", "the")
+    return copy, "\n\n".join(fixed)
+
+
+def alignment_work(monkeypatch, old: str, new: str) -> int:
+    """The cost of aligning two texts, counted, not timed: every pair of items difflib is given to compare
+    (its cost is bounded by their product), plus every line of Python run in the anchoring module."""
+    work = 0
+    real = anchoring.difflib.SequenceMatcher
+
+    class Counting(real):
+        def __init__(self, isjunk=None, a="", b="", autojunk=True):
+            nonlocal work
+            work += len(a) * len(b)
+            super().__init__(isjunk, a, b, autojunk)
+
+    def tracer(frame, event, arg):
+        nonlocal work
+        if frame.f_code.co_filename != anchoring.__file__:
+            return None
+        if event == "line":
+            work += 1
+        return tracer
+
+    with monkeypatch.context() as patch:
+        patch.setattr(anchoring.difflib, "SequenceMatcher", Counting)
+        sys.settrace(tracer)
+        try:
+            alignment = Alignment(old, new)
+            alignment.place(len(old) // 2, len(old) // 2 + 40)
+        finally:
+            sys.settrace(None)
+    return work
+
+
+@pytest.mark.parametrize("typos_every", [0, 50], ids=["one typo fixed", "a typo fixed every 50 paragraphs"])
+def test_reanchoring_a_long_transcript_costs_about_linear_work(monkeypatch, typos_every):
+    small = alignment_work(monkeypatch, *transcript(500, typos_every))
+    large = alignment_work(monkeypatch, *transcript(2000, typos_every))
+    assert large <= 5 * small, (small, large)  # four times the text: quadratic work would be sixteen times
+
+
+def test_a_typo_fix_keeps_every_other_paragraph_exact():
+    copy, master = transcript(3000)
+    alignment = Alignment(copy, master)
+    starts = [n for n in range(len(copy)) if copy.startswith("Paragraph ", n)]
+    for n in (0, 999, 1001, 2999):
+        start = starts[n]
+        end = copy.index("\n", start) if "\n" in copy[start:] else len(copy)
+        placement = alignment.place(start, end)
+        assert placement.exact and master[placement.start:placement.end] == copy[start:end]
+
+
+@pytest.mark.parametrize("master", ["Café au lait, please.", "Café au lait, please! And cake."],
+                         ids=["same after normalising", "edited"])
+def test_a_boundary_inside_a_combining_sequence_is_not_called_exact(master):
+    copy = "Cafe\u0301 au lait, please."  # e + COMBINING ACUTE ACCENT
+    alignment = Alignment(copy, master)
+    inside = alignment.place(0, 4)  # "Cafe": the coder's span stops before the accent
+    assert not inside.exact
+    whole = alignment.place(0, 5)
+    assert whole.exact and master[whole.start:whole.end] == "Café"
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines=st.lists(st.sampled_from(["", "", "a", "b", "same line", "Tom: yes", "Ana: no", "😊 ok"]), min_size=1,
+                      max_size=40),
+       edit=st.integers(0, 39), replacement=st.text("xyz\n", max_size=6), crlf=st.booleans())
+def test_lines_away_from_an_edit_are_placed_exactly(lines, edit, replacement, crlf):
+    edit %= len(lines)
+    copy = "\n".join(lines)
+    changed = lines[:edit] + [lines[edit] + replacement + "!"] + lines[edit + 1:]
+    master = "\n".join(changed)
+    if crlf:
+        master = master.replace("\n", "\r\n")
+    alignment = Alignment(copy, master)
+    before = len("\n".join(lines[:edit]))
+    after = len(copy) - len("\n".join(lines[edit + 1:]))
+    for start, end in ((0, before), (after, len(copy))):
+        placement = alignment.place(start, end)
+        assert placement.exact
+        assert master[placement.start:placement.end].replace("\r\n", "\n") == copy[start:end]
