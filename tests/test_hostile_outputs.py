@@ -6,18 +6,23 @@ Inputs are built by hand (tests/hostile.py); what is checked is what lands on di
 
 from __future__ import annotations
 
+import csv
 import errno
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import warnings
+import zipfile
 from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
 
 import pytest
 from hostile import ANA, BEN, THEME, archive, project, span, text_source
+from openpyxl import load_workbook
 
 import refi_bridge
 from refi_bridge.cli import cli
@@ -213,3 +218,83 @@ def test_a_damaged_manifest_is_one_line(tmp_path, runner, damage):
     errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "manifest" in errors[0] and "Traceback" not in result.output
     assert not (tmp_path / "m.qdpx").exists()
+
+
+# -- spreadsheets: names and passages are shown, never run -------------------------------------------------------------
+
+SPLIT, GROUP = "f0000000-0000-4000-8000-000000000001", "f0000000-0000-4000-8000-000000000002"
+HOSTILE = ['=HYPERLINK("http://example.invalid/x","click")', "+1+1", "-2+3", "@SUM(1)", "#N/A", "#DIV/0!",
+           "=cmd|' /C calc'!A0"]
+
+
+def value(variable: str, text: str) -> str:
+    return f'<VariableValue><VariableRef targetGUID="{variable}"/><TextValue>{escape(text)}</TextValue></VariableValue>'
+
+
+def formula_project(tmp_path, passage: str = "=1+2 said the client, +3 more") -> Path:
+    sources, cases = [], []
+    for n, name in enumerate(HOSTILE):
+        guid = f"d0000000-0000-4000-8000-{n:012d}"
+        sources.append(f'<TextSource guid="{guid}" name={quoteattr(name)}><PlainTextContent>{escape(passage)}'
+                       f'</PlainTextContent>{span(0, 4, THEME, ANA)}{span(0, 4, THEME, BEN)}'
+                       f'{value(SPLIT, HOSTILE[n % 3])}</TextSource>')
+        cases.append(f'<Case guid="c1000000-0000-4000-8000-{n:012d}" name={quoteattr(name)}>'
+                     f'{value(GROUP, HOSTILE[-1 - n % 2])}<SourceRef targetGUID="{guid}"/></Case>')
+    variables = (f'<Variables><Variable guid="{SPLIT}" name="=SPLIT()" typeOfVariable="Text"/>'
+                 f'<Variable guid="{GROUP}" name="@GROUP" typeOfVariable="Text"/></Variables>')
+    document = project(*sources, user_pairs=((ANA, "=Ana"), (BEN, "#N/A")),
+                       code_pairs=((THEME, "=Theme()"), ("c0000000-0000-4000-8000-000000000009", "-Other")),
+                       extra="").decode()
+    document = document.replace("<Sources>", variables + "<Cases>" + "".join(cases) + "</Cases><Sources>")
+    return archive(tmp_path / "formulas.qdpx", document.encode())
+
+
+def live_cells(workbook: Path) -> list[str]:
+    """Cells stored as formulas or as error values, read from the sheets' XML itself."""
+    found = []
+    with zipfile.ZipFile(workbook) as zf:
+        for name in zf.namelist():
+            if name.startswith("xl/worksheets/"):
+                xml = zf.read(name).decode("utf-8")
+                found += re.findall(r"<f>[^<]*</f>|<c [^>]*t=\"e\"[^>]*>.*?</c>", xml)
+    return found
+
+
+@pytest.mark.parametrize("options", [["--split", "variable:=SPLIT()"], ["--group-by", "variable:@GROUP"],
+                                     ["--split", "variable:=SPLIT()", "--group-by", "variable:@GROUP",
+                                      "--title", "=TITLE()"]])
+def test_matrix_names_never_become_formulas_or_errors(tmp_path, runner, options):
+    path = formula_project(tmp_path)
+    out = tmp_path / "matrix.xlsx"
+    result = runner.invoke(cli, ["matrix", str(path), "-o", str(out), *options])
+    assert result.exit_code == 0, result.output
+    assert live_cells(out) == []
+    shown = {cell.value for sheet in load_workbook(out) for row in sheet.iter_rows() for cell in row}
+    assert "#N/A" in shown and any(str(v).startswith("=HYPERLINK") for v in shown)
+
+
+def test_exported_codings_never_become_formulas(tmp_path, runner):
+    path = formula_project(tmp_path)
+    assert runner.invoke(cli, ["export", str(path), "-o", str(tmp_path / "c.xlsx")]).exit_code == 0
+    assert live_cells(tmp_path / "c.xlsx") == []
+    assert runner.invoke(cli, ["export", str(path), "-o", str(tmp_path / "c.csv")]).exit_code == 0
+    with open(tmp_path / "c.csv", newline="", encoding="utf-8-sig") as stream:
+        cells = [cell for row in csv.reader(stream) for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert not [cell for cell in cells if cell in ("#N/A", "#DIV/0!")]
+    assert "'=1+2" in cells and "'#N/A" in cells  # shown as written, with the quote spreadsheets hide
+
+
+def test_characters_xml_forbids_do_not_crash_workbooks(tmp_path, runner):
+    text = "Before \ufffe and \uffff after \x0b, and more words that were coded."
+    document = project(f'<TextSource guid="{DOC}" name="Doc" plainTextPath="internal://a.txt">'
+                       f'{span(0, 30, THEME, ANA)}{span(2, 30, THEME, BEN)}</TextSource>',
+                       user_pairs=((ANA, "Ana"), (BEN, "Ben")))
+    path = archive(tmp_path / "odd.qdpx", document, {"sources/a.txt": text.encode("utf-8")})
+    for command in (["export", str(path), "-o", str(tmp_path / "c.xlsx")],
+                    ["matrix", str(path), "-o", str(tmp_path / "m.xlsx"), "--columns", "sources"],
+                    ["agreement", str(path), "-o", str(tmp_path / "a.xlsx"), "--bootstrap", "0"]):
+        result = runner.invoke(cli, command)
+        assert result.exit_code == 0, (command, result.output)
+    quoted = load_workbook(tmp_path / "c.xlsx")["Codings"]
+    assert any(str(cell.value).startswith("Before  and  after") for row in quoted.iter_rows() for cell in row)
