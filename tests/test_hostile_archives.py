@@ -19,6 +19,8 @@ import refi_bridge
 from refi_bridge.cli import cli
 from refi_bridge.errors import ProjectFileError, RefiBridgeWarning, UnsafeFileError
 from refi_bridge.formats import exchange, qdpx
+from refi_bridge.tables import excel
+from refi_bridge.tables.excel import read_table
 
 DOC = "d0000000-0000-4000-8000-000000000001"
 EIGHT_MIB = 8 * 2**20
@@ -175,3 +177,73 @@ def test_a_file_replaced_while_it_is_read_is_read_as_it_was_opened(tmp_path, mon
 
     monkeypatch.setattr(qdpx, "open_archive", then_replace)
     assert exchange.read(path).sources[0].text == "first"
+
+
+# -- a resolutions workbook for `consensus`: its stated size is no promise --------------------------------------------
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+RELATIONS = "http://schemas.openxmlformats.org/package/2006/relationships"
+OFFICE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def workbook(path, rows: str, padding: int = 0):
+    """An .xlsx by hand: one sheet 'Disagreements' claiming the whole grid, with the given <row> elements."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", (
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType='
+            '"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'))
+        zf.writestr("_rels/.rels", f'<Relationships xmlns="{RELATIONS}"><Relationship Id="rId1" '
+                    f'Type="{OFFICE}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+        zf.writestr("xl/workbook.xml", f'<workbook xmlns="{MAIN}" xmlns:r="{OFFICE}"><sheets><sheet '
+                    'name="Disagreements" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        zf.writestr("xl/_rels/workbook.xml.rels", f'<Relationships xmlns="{RELATIONS}"><Relationship Id="rId1" '
+                    f'Type="{OFFICE}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
+        zf.writestr("xl/worksheets/sheet1.xml", f'<worksheet xmlns="{MAIN}"><dimension ref="A1:XFD1048576"/>'
+                    f'<sheetData>{rows}</sheetData>{" " * padding}</worksheet>')
+    return path
+
+
+def cell(reference: str, text: str) -> str:
+    return f'<c r="{reference}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+
+HEADER = ('<row r="1">' + "".join(cell(f"{c}1", name) for c, name in zip("ABCDEF", ["source", "code", "start", "end",
+          "resolution", "source_guid"])) + cell("G1", "code_guid") + "</row>")
+
+
+def project_to_resolve(tmp_path):
+    return archive(tmp_path / "merged.qdpx", project(text_source(DOC, "Doc", "Some text to code here.")))
+
+
+def test_a_stray_cell_far_right_does_not_widen_every_row(tmp_path, runner):
+    rows = HEADER + "".join(f'<row r="{n}">{cell(f"A{n}", "Doc")}{cell(f"XFD{n}", "x")}</row>' for n in range(2, 60))
+    path = workbook(tmp_path / "wide.xlsx", rows)
+    frame = read_table(path, "Disagreements", "source")
+    assert len(frame.columns) <= excel.MAX_READ_COLUMNS + 1
+    result = runner.invoke(cli, ["consensus", str(project_to_resolve(tmp_path)), "--resolutions", str(path),
+                                 "-o", str(tmp_path / "c.qdpx")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit) and "Traceback" not in result.output
+
+
+def test_a_sheet_longer_than_any_table_is_refused(tmp_path, runner, monkeypatch):
+    monkeypatch.setattr(excel, "MAX_READ_ROWS", 1000)  # the mechanism, at a size a test can afford
+    rows = HEADER + "".join(f'<row r="{n}">{cell(f"A{n}", "Doc")}</row>' for n in range(2, 1500))
+    path = workbook(tmp_path / "long.xlsx", rows)
+    result = runner.invoke(cli, ["consensus", str(project_to_resolve(tmp_path)), "--resolutions", str(path),
+                                 "-o", str(tmp_path / "c.qdpx")])
+    assert result.exit_code == 1 and "more than 1,000 rows" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_resolutions_workbook_that_is_a_zip_bomb_is_refused_before_opening(tmp_path, runner, monkeypatch):
+    path = workbook(tmp_path / "bomb.xlsx", HEADER, padding=12 * 2**20)
+    assert path.stat().st_size < 100_000
+    opened = []
+    monkeypatch.setattr("openpyxl.load_workbook", lambda *a, **k: opened.append(a))
+    result = runner.invoke(cli, ["consensus", str(project_to_resolve(tmp_path)), "--resolutions", str(path),
+                                 "-o", str(tmp_path / "c.qdpx")])
+    assert result.exit_code == 1 and "zip bomb" in result.output and opened == []

@@ -139,6 +139,21 @@ def open_archive(path: str | os.PathLike, limits: ReadLimits = DEFAULT_LIMITS) -
         raise
 
 
+def check_zip(path: str | os.PathLike, limits: ReadLimits) -> None:
+    """Refuse a ZIP file of another kind (an ``.xlsx`` workbook) that breaks ``limits`` or is damaged, before
+    any library decompresses it: the same checks as for a ``.qdpx``, with limits fit for that kind."""
+    where = str(path)
+    try:
+        with open(path, "rb") as fp:
+            size = os.fstat(fp.fileno()).st_size
+            with zipfile.ZipFile(fp) as zf:
+                _check_safety(where, zf.infolist(), limits, size)
+    except (*_DAMAGE, OSError) as error:
+        if isinstance(error, ProjectFileError):
+            raise
+        raise ProjectFileError(f"{where}: not a readable ZIP file ({_one_line(error)}).", where) from None
+
+
 def _one_line(error: object) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 

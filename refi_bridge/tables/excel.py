@@ -217,12 +217,17 @@ def _write_sheet(ws, sheet: Sheet) -> None:
         ws.column_dimensions[get_column_letter(col)].width = width
 
 
+MAX_READ_ROWS = 200_000
+MAX_READ_COLUMNS = 200
+
+
 def read_table(path: str | Path, sheet: str, first_column: str) -> pd.DataFrame:
     """Read back a table this module wrote (or a user filled in): the rows under the header row whose first
     cell is ``first_column``, on the sheet called ``sheet``. Column ``_row`` gives each row's row number in
     the spreadsheet, so that messages can point at it.
 
-    Raises ``LookupError`` (with a sentence to show) when the file is not a workbook with that table.
+    Raises ``LookupError`` (with a sentence to show) when the file is not a workbook with that table, or one
+    longer than :data:`MAX_READ_ROWS` rows; columns after :data:`MAX_READ_COLUMNS` are not read.
     """
     from openpyxl import load_workbook
 
@@ -234,7 +239,16 @@ def read_table(path: str | Path, sheet: str, first_column: str) -> pd.DataFrame:
     try:
         if sheet not in book.sheetnames:
             raise LookupError(f"no sheet called {sheet!r} (it has {', '.join(book.sheetnames)})")
-        rows = list(book[sheet].iter_rows(values_only=True))
+        rows = []
+        # -- a sheet's stated size is no promise: a stray cell at XFD1048576 would make every row 16,384 wide --
+        for row in book[sheet].iter_rows(max_col=MAX_READ_COLUMNS, values_only=True):
+            if len(rows) == MAX_READ_ROWS:
+                raise LookupError(f"the sheet {sheet!r} has more than {MAX_READ_ROWS:,} rows, more than any table "
+                                  "refi-bridge writes; delete the rows below the table")
+            width = len(row)
+            while width and row[width - 1] is None:
+                width -= 1
+            rows.append(row[:width])
     finally:
         book.close()
     for index, row in enumerate(rows):
@@ -243,7 +257,7 @@ def read_table(path: str | Path, sheet: str, first_column: str) -> pd.DataFrame:
             body, numbers = [], []
             for number, r in enumerate(rows[index + 1:], start=index + 2):
                 if any(c is not None for c in r):
-                    body.append(list(r) + [None] * (len(header) - len(r)))
+                    body.append(list(r[:len(header)]) + [None] * (len(header) - len(r)))
                     numbers.append(number)
             frame = pd.DataFrame(body, columns=header)
             frame["_row"] = numbers

@@ -15,6 +15,7 @@ from pathlib import Path
 from refi_bridge.agreement.consensus import ConsensusResult, build
 from refi_bridge.agreement.report import AgreementReport, compute
 from refi_bridge.errors import AgreementError, RefiBridgeWarning
+from refi_bridge.formats import qdpx
 from refi_bridge.formats.exchange import all_or_nothing, atomic_output, check_outputs, read, write
 from refi_bridge.progress import Progress, quiet
 from refi_bridge.tables.excel import read_table
@@ -47,6 +48,12 @@ def agreement(project_path: str | os.PathLike, output: str | os.PathLike | None 
     return report
 
 
+# -- a resolutions workbook is the agreement workbook with one column filled in: tens of thousands of rows at
+#    most, a few megabytes; openpyxl holds what it decompresses in memory many times over --
+RESOLUTIONS_LIMITS = qdpx.ReadLimits(max_members=1_000, max_total_size=256 * 2**20, max_ratio=250.0,
+                                     ratio_applies_above=8 * 2**20)
+
+
 def consensus(project_path: str | os.PathLike, resolutions: str | os.PathLike, output: str | os.PathLike, *,
               dialect: str = "refi", progress: Progress | None = None) -> ConsensusResult:
     """Turn a filled-in disagreements sheet into a ``consensus`` coder layer and write the project."""
@@ -55,6 +62,7 @@ def consensus(project_path: str | os.PathLike, resolutions: str | os.PathLike, o
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RefiBridgeWarning)
         project = read(project_path)
+    qdpx.check_zip(resolutions, RESOLUTIONS_LIMITS)
     try:
         rows = read_table(resolutions, "Disagreements", "source")
     except LookupError as error:
