@@ -27,6 +27,9 @@ from refi_bridge.model import (
 #    specials; nothing XML 1.0 forbids --
 TEXT_ALPHABET = "abcdefghij klmnop,.;:!?\néøåÆ“”‘’–😊🙂👍\r&<>\"'\t"
 NAME_ALPHABET = "abcdefgh ABCÉøå&<>\"'-–/"
+# -- and what a tool may count differently still: lone CR, combining marks (e + U+0301 is one letter, two
+#    code points), characters above U+FFFF --
+WIDE_ALPHABET = TEXT_ALPHABET + "\r\r\n\u0301\u0308e\U0001d11e\U00020000"
 
 
 @st.composite
@@ -87,7 +90,7 @@ def described_sources(draw, guid: str, name: str, coding) -> PDFSource | Picture
 
 @st.composite
 def projects(draw, max_sources: int = 3, one_coding_per_selection: bool = False, min_sources: int = 0,
-             described: int = 0) -> Project:
+             alphabet: str = TEXT_ALPHABET, described: int = 0) -> Project:
     """Projects of up to ``max_sources`` text sources and up to ``described`` PDFs and pictures."""
     users = tuple(User(guid=draw(guids()), name=draw(names), id=draw(st.none() | st.just("AB")))
                   for _ in range(draw(st.integers(1, 3))))
@@ -103,7 +106,7 @@ def projects(draw, max_sources: int = 3, one_coding_per_selection: bool = False,
 
     sources = []
     for _ in range(draw(st.integers(min_sources, max_sources))):
-        text = draw(texts)
+        text = draw(st.text(alphabet, min_size=0, max_size=120))
         guid = draw(guids())
         selections = []
         for _ in range(draw(st.integers(0, 4))):

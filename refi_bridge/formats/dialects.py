@@ -1,16 +1,17 @@
 """Writer dialects: what each QDA tool needs a file to look like so that it imports it exactly.
 
 A dialect is data (:class:`Dialect`) plus a pure transformation of the model (:func:`prepare`); the XML
-writer then emits the dialect's position unit. The evidence for each rule is in ``docs/dialects.md``.
+writer then emits the dialect's position unit. The evidence for each rule is in ``docs/dialects.md``; the
+rules of the ATLAS.ti and MAXQDA dialects are in :mod:`refi_bridge.formats.strict`.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 
 from refi_bridge.errors import DialectError
+from refi_bridge.formats import strict
 from refi_bridge.formats.positions import CODEPOINT, UTF16
 from refi_bridge.model import (
     Code,
@@ -21,6 +22,7 @@ from refi_bridge.model import (
     Selection,
     TextSource,
     coder_of_coding,
+    derived_guid,
     guid_key,
     map_codings,
 )
@@ -33,6 +35,7 @@ class Dialect:
     ``bom``: True/False forces the byte-order mark of text files, None keeps each text's own.
     ``split_selections``: ``"coding"`` writes one selection per coding (NVivo's own layout), ``"coder"``
     one selection per coder (QualCoder credits every coding of a selection to the selection's creator).
+    ``upper_guids`` writes every GUID in upper case without braces (what ATLAS.ti and MAXQDA write).
     """
 
     name: str
@@ -41,13 +44,14 @@ class Dialect:
     bom: bool | None = None
     split_selections: str | None = None
     unique_code_names: bool = False
+    upper_guids: bool = False
     summary: str = ""
 
 
 DIALECTS: dict[str, Dialect] = {
     d.name: d for d in (
-        Dialect("refi", "any REFI-QDA 1.0 tool", CODEPOINT, summary=(
-            "The standard: positions in code points, texts carried byte for byte.")),
+        Dialect("refi", "any REFI-QDA 1.0 tool", CODEPOINT, upper_guids=True, summary=(
+            "The standard: positions in code points, texts carried byte for byte, GUIDs in upper case.")),
         Dialect("nvivo", "NVivo 12-20 (Windows and Mac)", UTF16, split_selections="coding", summary=(
             "Positions in UTF-16 code units (an emoji counts two), one selection per coding, as NVivo "
             "writes them itself.")),
@@ -55,8 +59,17 @@ DIALECTS: dict[str, Dialect] = {
                 unique_code_names=True, summary=(
                     "Texts without byte-order mark, one selection per coder whose creator is that coder, "
                     "unique code names, memos as text files, codes never sharing a case's GUID.")),
+        Dialect("atlasti", "ATLAS.ti 8 or later (Windows and Mac)", CODEPOINT, bom=False, upper_guids=True, summary=(
+            "What ATLAS.ti writes: upper-case GUIDs, LF-only texts in code points, files named by GUID, "
+            "one quotation per span holding every coder's codings, PDF text quotations as area and text.")),
+        Dialect("maxqda", "MAXQDA 2020 or later (Windows and Mac)", CODEPOINT, bom=False, upper_guids=True, summary=(
+            "What MAXQDA writes: upper-case GUIDs, LF-only texts in code points, files named by GUID, "
+            "PDF areas from the page's bottom-left corner, pages from 0.")),
     )
 }
+
+# -- the rules of each strict tool's dialect, beyond what the Dialect's fields say --
+_TOOL_RULES = {"atlasti": strict.for_atlasti, "maxqda": strict.for_maxqda}
 
 
 @dataclass(frozen=True)
@@ -89,12 +102,12 @@ def prepare(project: Project, dialect: Dialect) -> tuple[Project, list[str]]:
         project = split_selections(project, per=dialect.split_selections)
     if dialect.name == "qualcoder":
         project = _for_qualcoder(project, notes)
+    if dialect.name in _TOOL_RULES:
+        project = _TOOL_RULES[dialect.name](project, notes)
+    if dialect.upper_guids:
+        project = strict.upper_guids(project)
     return project, notes
 
-
-def _derived_guid(*parts: str) -> str:
-    """A GUID that is the same every time for the same inputs, so repeated exports stay comparable."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "refi-bridge:" + ":".join(parts)))
 
 
 def split_selections(project: Project, per: str) -> Project:
@@ -115,7 +128,7 @@ def split_selections(project: Project, per: str) -> Project:
             return [selection]
         parts = []
         for index, codings in enumerate(groups or [[]]):
-            guid = selection.guid if index == 0 else _derived_guid(selection.guid, codings[0].guid)
+            guid = selection.guid if index == 0 else derived_guid("refi-bridge", selection.guid, codings[0].guid)
             changes: dict = {"guid": guid, "codings": tuple(codings)}
             if per == "coder" and codings:
                 coder = coder_of_coding(codings[0], selection)
@@ -143,7 +156,7 @@ def _for_qualcoder(project: Project, notes: list[str]) -> Project:
     renamed: dict[str, str] = {}
     for code, _ in project.iter_codes():
         if guid_key(code.guid) in case_guids:
-            renamed[guid_key(code.guid)] = _derived_guid("code", code.guid)
+            renamed[guid_key(code.guid)] = derived_guid("refi-bridge", "code", code.guid)
     paths = project.code_paths()
     counts = Counter(code.name.strip().casefold() for code, _ in project.iter_codes())
 
@@ -158,7 +171,13 @@ def _for_qualcoder(project: Project, notes: list[str]) -> Project:
         return replace(code, **changes)
 
     codes = tuple(fix_code(code) for code in project.codes)
+    shared = [paths[guid_key(c.guid)] for c, _ in project.iter_codes() if counts[c.name.strip().casefold()] > 1]
+    if shared:
+        notes.append(f"{len(shared)} codes renamed to their paths (e.g. {' > '.join(shared[0])!r}) so that "
+                     "QualCoder keeps them apart; refi-bridge merge maps them back")
     if renamed:
+        notes.append(f"{len(renamed)} codes given GUIDs of their own because they shared a case's GUID "
+                     "(QualCoder would delete them); refi-bridge merge maps them back")
         project = _retarget_codes(project, renamed)
     if any(case.source_refs for case in project.cases):
         notes.append("QualCoder drops the sources of a case on import (measured); cases will arrive empty")

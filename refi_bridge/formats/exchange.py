@@ -21,7 +21,7 @@ from pathlib import Path
 from refi_bridge.errors import ProjectFileError, RefiBridgeError, RefiBridgeWarning
 from refi_bridge.formats import dialects as _dialects
 from refi_bridge.formats import qde, qdpx
-from refi_bridge.model import Project, TextSource, internal_file
+from refi_bridge.model import Project, internal_files
 
 KINDS = {".qdpx": "qdpx", ".qde": "qde", ".qdc": "qdc"}
 
@@ -84,8 +84,9 @@ def write(project: Project, path: str | os.PathLike, dialect: str = "refi", *,
           protect: Iterable[str | os.PathLike] = (), style: _dialects.ExportStyle | None = None) -> list[str]:
     """Write a project as ``.qdpx``, ``.qde`` or ``.qdc`` (chosen by the extension of ``path``).
 
-    ``dialect`` adapts the file to the tool that will import it (``refi``, ``nvivo``, ``qualcoder``; see
-    :mod:`refi_bridge.formats.dialects`). Returns notes on what the target tool will not keep; each is also issued
+    ``dialect`` adapts the file to the tool that will import it (a name of
+    :data:`refi_bridge.formats.dialects.DIALECTS`: ``refi``, ``nvivo``, ``qualcoder``, ``atlasti``,
+    ``maxqda``). Returns notes on what the target tool will not keep; each is also issued
     as a :class:`RefiBridgeWarning`. ``protect`` names further files that must not be overwritten;
     ``style`` makes the file look as a given tool would package it (see :class:`ExportStyle`).
 
@@ -108,12 +109,6 @@ def write(project: Project, path: str | os.PathLike, dialect: str = "refi", *,
     if kind == "qdc" and not prepared.codes:
         raise ProjectFileError(f"{target}: a codebook must hold at least one code, and this project has none.",
                                str(target))
-    if kind == "qdpx":
-        missing = [s.label for s in prepared.sources
-                   if isinstance(s, TextSource) and s.text is None and internal_file(s.plain_text_path)]
-        if missing:
-            notes.append(f"{len(missing)} sources have no text here (e.g. {missing[0]!r}: it was read from a bare "
-                         ".qde), so the archive names files it does not hold; convert the .qdpx instead")
     if kind == "qdc":
         written = qde.write_codebook(prepared, dialect=chosen.name, origin=style.origin,
                                      instruction=style.instruction)
@@ -125,6 +120,8 @@ def write(project: Project, path: str | os.PathLike, dialect: str = "refi", *,
         if kind == "qde" and written.texts:
             notes.append(f"{len(written.texts)} texts live in files, which a .qde cannot carry; write a .qdpx "
                          "to keep them")
+    if kind == "qdpx":
+        _refuse_absent_files(prepared, written, target)
     with atomic_output(target) as temporary:
         if kind == "qdpx":
             qdpx.write_archive(temporary, written.xml, written.texts, prepared.files, qde_name=style.qde_name,
@@ -134,6 +131,38 @@ def write(project: Project, path: str | os.PathLike, dialect: str = "refi", *,
     for note in notes:
         warnings.warn(f"{target}: {note}", RefiBridgeWarning, stacklevel=2)
     return notes
+
+
+def _file_owners(project: Project):
+    """Every object that may name a file of the sources folder, with a label for messages."""
+    for source in project.sources:
+        yield source.label, source
+        for part in ("representation", "text_description"):
+            inner = getattr(source, part, None)
+            if inner is not None:
+                yield f"{source.label} ({part.replace('_', ' ')})", inner
+        for transcript in getattr(source, "transcripts", ()):
+            yield f"{source.label} (transcript)", transcript
+    for note in project.notes:
+        yield note.name or note.guid, note
+
+
+def _refuse_absent_files(project: Project, written: qde.Written, target: Path) -> None:
+    """A .qdpx must hold every file its document names; one that would not is refused, not written damaged.
+
+    This happens when the project came from a bare .qde (its texts and media were never read): the
+    references can be kept in a .qde, or the tool's own .qdpx converted instead.
+    """
+    held = {name.casefold() for name in (*written.texts, *project.files)}
+    absent = [(label, name) for label, owner in _file_owners(project) for name in internal_files(owner)
+              if name.casefold() not in held]
+    if absent:
+        label, name = absent[0]
+        origin = project.read_info.path if project.read_info and project.read_info.path else "the project"
+        raise ProjectFileError(
+            f"{target}: refused: {origin} names {len(absent)} files it does not carry (e.g. {name!r} of "
+            f"{label!r}; it was read from a bare .qde, which keeps texts and media outside itself), so the "
+            ".qdpx would be damaged. Convert the .qdpx the tool exported, or write a .qde.", str(target))
 
 
 def check_outputs(outputs: Iterable[tuple[str | os.PathLike, Iterable[str] | None]],

@@ -249,6 +249,13 @@ def _find_qde(where: str, infos: list[zipfile.ZipInfo]) -> tuple[zipfile.ZipInfo
 
 
 def _source_members(infos: list[zipfile.ZipInfo], qde: str) -> tuple[str | None, dict[str, str], list[str]]:
+    """The sources folder beside the project document, and its files by the names internal:// paths use.
+
+    The folder is found next to the document, wherever that is: a .qdpx unzipped and zipped again with its
+    folder inside (``MyProject/project.qde``, ``MyProject/Sources/...``) keeps its texts.
+    """
+    home = qde.rpartition("/")[0]
+    prefix = home + "/" if home else ""
     folder = None
     members: dict[str, str] = {}
     ignored: list[str] = []
@@ -256,9 +263,9 @@ def _source_members(infos: list[zipfile.ZipInfo], qde: str) -> tuple[str | None,
         name = info.filename
         if info.is_dir() or name == qde:
             continue
-        head, _, rest = name.partition("/")
+        head, _, rest = name[len(prefix):].partition("/") if name.startswith(prefix) else ("", "", "")
         if rest and head.lower() == "sources":
-            folder = folder or head
+            folder = folder or prefix + head
             members[rest] = name
         else:
             ignored.append(name)
@@ -427,7 +434,8 @@ def write_archive(path: str | os.PathLike, qde: bytes, texts: Mapping[str, bytes
     ``qde_name`` and ``sources_folder`` exist to imitate tools that name them otherwise.
     """
     written: set[str] = set()
-    batch = files.batch() if isinstance(files, ArchiveFiles) else nullcontext()
+    # -- ArchiveFiles, or a view of them under other names: keep the archive open while copying --
+    batch = files.batch() if hasattr(files, "batch") else nullcontext()
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf, batch:
         zf.writestr(_info(_safe_member(qde_name, "")), qde)
         for name, data in texts.items():

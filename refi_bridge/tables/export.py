@@ -19,6 +19,10 @@ def export_codings(source: str | os.PathLike, output: str | os.PathLike) -> int:
     check_outputs([(target, (".xlsx", ".csv"))], [source])
     project = read(source)
     frame = codings(project)
+    areas = frame[frame["selection_kind"] == "PDFSelection"]
+    lost = int(areas["start"].isna().sum())
+    notes = [f"{len(areas) - lost} of {len(areas)} PDF area codings were anchored to the PDF's text; the other "
+             f"{lost} have no text, and text_origin says why."] if len(areas) else []
     with atomic_output(target) as temporary:
         if suffix == ".csv":
             safe = frame.apply(lambda column: column if is_numeric_dtype(column) else column.map(csv_cell))
@@ -27,6 +31,7 @@ def export_codings(source: str | os.PathLike, output: str | os.PathLike) -> int:
             write_workbook(temporary, [Sheet(
                 name="Codings", frame=frame, title=f"Codings of {project.name or Path(source).name}",
                 caption=[f"{len(frame)} codings from {Path(source).name}; start and end are code point "
-                         "offsets into the source's text (end exclusive)."],
+                         "offsets into the source's text (a PDF's Representation text; end exclusive); "
+                         "text_origin says where the text came from.", *notes],
                 wrap=["text"], widths={"text": 80})])
     return len(frame)

@@ -25,7 +25,8 @@ from refi_bridge.tables.workbooks import agreement_workbook, matrix_workbook
 def agreement(project_path: str | os.PathLike, output: str | os.PathLike | None = None, *,
               json_path: str | os.PathLike | None = None, coders: Sequence[str] | None = None,
               codes: Sequence[str] | None = None, overlap: float = 0.9, bootstrap: int = 1000,
-              only_coded_documents: bool = False, progress: Progress | None = None) -> AgreementReport:
+              only_coded_documents: bool = False, cu_reading: str = "pairsum",
+              progress: Progress | None = None) -> AgreementReport:
     """Compute agreement for a project file and write the workbook (``output``) and JSON (``json_path``)."""
     say = quiet(progress)
     check_outputs([(output, (".xlsx",)), (json_path, (".json",))], [project_path])
@@ -34,7 +35,7 @@ def agreement(project_path: str | os.PathLike, output: str | os.PathLike | None 
         project = read(project_path)
     say(f"read {Path(project_path).name}; computing agreement ({bootstrap} bootstrap resamples)")
     report = compute(project, coders=coders, codes=codes, overlap=overlap, bootstrap=bootstrap,
-                     only_coded_documents=only_coded_documents)
+                     only_coded_documents=only_coded_documents, cu_reading=cu_reading)
     with all_or_nothing():  # the workbook and the JSON of one computation, never of two
         if output is not None:
             agreement_workbook(report, output)

@@ -45,14 +45,21 @@ class SplitResult:
 
 def split(master: str | os.PathLike, coders: Sequence[str], folder: str | os.PathLike, *,
           sources: str | None = None, assign: str | os.PathLike | None = None, dialect: str = "refi",
-          keep_codings: bool = False, progress: Progress | None = None) -> SplitResult:
+          keep_codings: bool = False, overwrite: bool = False, progress: Progress | None = None) -> SplitResult:
     """Write one project per coder into ``folder``, with ``manifest.json`` and a reference copy of the master.
 
     ``sources`` is a glob on source names (``"D0*-client-*"``); ``assign`` a CSV with columns ``coder`` and
-    ``source`` (a name or GUID) for uneven assignments. ``dialect`` is the tool the coders use.
+    ``source`` (a name or GUID) for uneven assignments. ``dialect`` is the tool the coders use. A folder that
+    already holds a handout (its ``manifest.json``) is refused unless ``overwrite``: the files the coders
+    are working on must not be replaced by accident.
     """
     say = quiet(progress)
     master_path = Path(master)
+    if not coders:
+        raise MergeError("split needs the names of the coders to hand the master to")
+    if (Path(folder) / MANIFEST).exists() and not overwrite:
+        raise MergeError(f"{folder}: already holds a handout ({MANIFEST}); split into another folder, or give "
+                         "--overwrite to replace it")
     if any(name_key(coder) == "consensus" for coder in coders):
         raise MergeError("'consensus' is the name of the team's agreed layer (refi-bridge consensus); give the "
                          "coder another name")
@@ -112,7 +119,8 @@ def _read_assignment(path: str | os.PathLike) -> list[tuple[str, str]]:
     return [(row[0], row[1]) for row in rows]
 
 
-def _csv_rows(path: str | os.PathLike, header: tuple[str, str]) -> list[list[str]]:
+def _csv_rows(path: str | os.PathLike, header: tuple[str, str], required: bool = False) -> list[list[str]]:
+    """The two-column rows of a CSV; ``required``: its first row must name the columns ``header``."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as stream:
             rows = [row for row in csv.reader(stream) if any(cell.strip() for cell in row)]
@@ -123,6 +131,10 @@ def _csv_rows(path: str | os.PathLike, header: tuple[str, str]) -> list[list[str
                                f"{header[0]},{header[1]}.", str(path)) from None
     if rows and [cell.strip().lower() for cell in rows[0][:2]] == list(header):
         rows = rows[1:]
+    elif required:
+        found = ",".join(rows[0][:2]) if rows else "nothing"
+        raise MergeError(f"{path}: the first row must name the columns {header[0]},{header[1]} (it has "
+                         f"{found}); add that row and try again.")
     for number, row in enumerate(rows, start=1):
         if len(row) < 2 or not row[0].strip() or not row[1].strip():
             raise MergeError(f"{path}: row {number} needs two columns ({header[0]}, {header[1]}); it has "
@@ -191,10 +203,12 @@ def merge(projects_or_paths: Iterable[Project | str | os.PathLike], *, manifest:
         loaded_manifest, master_path = load_manifest(manifest)
         base = read(master_path)
     if isinstance(code_map, (str, os.PathLike)):
-        code_map = dict(_csv_rows(code_map, ("from", "to")))
+        code_map = dict(_csv_rows(code_map, ("from", "to"), required=True))
     overrides = {str(k): v for k, v in (coders or {}).items()}
     used_overrides: set[str] = set()
     inputs: list[MergeInput] = []
+    given: dict[str, str] = {}  # content hash -> the file first given with it
+    twice: list[str] = []
     for item in projects_or_paths:
         if isinstance(item, Project):
             project, label = item, (item.read_info.path if item.read_info and item.read_info.path else item.name)
@@ -204,6 +218,11 @@ def merge(projects_or_paths: Iterable[Project | str | os.PathLike], *, manifest:
                 say(f"skipped {path.name}: it is the master itself")
                 continue
             project, label = read(path), str(item)
+            digest = _sha256(path)
+            if digest in given:
+                twice.append(f"{path.name} is the same file as {given[digest]} (given twice?); its codings "
+                             "count once")
+            given.setdefault(digest, path.name)
         label = str(label)
         coder, override = None, False
         for key, name in overrides.items():
@@ -221,6 +240,7 @@ def merge(projects_or_paths: Iterable[Project | str | os.PathLike], *, manifest:
         raise MergeError("nothing to merge: give the coders' files")
     result = merge_projects(inputs, base=base, base_label=master_path.name if master_path else "master",
                             manifest=loaded_manifest, code_map=code_map or {})
+    result.report.notes[:0] = twice
     say(f"merged {len(inputs)} files: {sum(f.codings_added for f in result.report.files)} codings")
     return result
 

@@ -13,11 +13,11 @@ from refi_bridge.model import (
     PlainTextSelection,
     Project,
     Set,
+    derived_guid,
     guid_key,
     internal_files,
     map_codings,
     name_key,
-    parse_path,
     path_key,
 )
 from refi_bridge.team.anchoring import text_hash
@@ -26,7 +26,7 @@ from refi_bridge.team.merging.codes import CodeMatching
 from refi_bridge.team.merging.codings import (
     CodingPlacement,
     coder_name,
-    derived_guid,
+    merge_guid,
     owner_role,
     with_additions,
 )
@@ -53,6 +53,8 @@ def merge_projects(inputs: Sequence[MergeInput], *, base: Project | None = None,
         raise MergeError("nothing to merge: give at least one project")
     merger = Merger(base if base is not None else inputs[0].project,
                      base_label if base is not None else inputs[0].label, manifest, code_map or {})
+    if base is not None:
+        merger.keep_master(base_label)
     for index, item in enumerate(inputs):
         if base is None and index == 0:
             merger.take_base(item)
@@ -68,7 +70,7 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
         self.base = base
         self.manifest = manifest
         self.report = MergeReport(base=label)
-        self.code_map = {path_key(parse_path(k)): path_key(parse_path(v)) for k, v in code_map.items()}
+        self.code_map_rows = dict(code_map)
         # -- sources: copies of the base's, with what the inputs add --
         self.sources: list = list(base.sources)
         self.added_selections: dict[int, list] = defaultdict(list)
@@ -101,6 +103,10 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
             names[name_key(code.name)].append(code.guid)
             self.code_info[key] = code
         self.by_code_name = {n: guids[0] for n, guids in names.items() if len(guids) == 1}
+        self.code_map, self.code_map_used = self._resolve_code_map(), set()
+        # -- the GUID our qualcoder dialect gives a code that shares a case's GUID, back to the code's own --
+        self.written_as = {guid_key(derived_guid("refi-bridge", "code", code.guid)): key
+                           for key, code in self.code_info.items()}
         self.manifest_codes = {guid_key(g) for g in manifest.codes} if manifest is not None else set()
         self.new_codes: dict[tuple[str, ...], Code] = {}   # path key -> new code (children added at the end)
         self.new_code_parent: dict[tuple[str, ...], str | None] = {}
@@ -143,6 +149,43 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
         for coder, count in summary.users_found.items():
             self.report.coders.append(CoderCount(coder, item.label, count))
 
+    def keep_master(self, label: str) -> None:
+        """Say what the master itself brings: real masters often hold codings already (a pilot, the PI's own
+        pass, a lab account). They are kept, and the report and the notes say so, because agreement must
+        not take them for a coder of this round."""
+        if not any(True for _ in self.base.iter_codings()):
+            return
+        summary = self._summary(MergeInput(project=self.base, label=label), "master")
+        summary.codings_in_file = sum(summary.users_found.values())
+        summary.sources_by_guid = len(self.base.sources)
+        summary.codes_by_guid = len(self.code_paths)
+        for coder, count in summary.users_found.items():
+            self.report.coders.append(CoderCount(coder, label, count))
+        who = ", ".join(f"{coder} ({count:,})" for coder, count in
+                        sorted(summary.users_found.items(), key=lambda pair: -pair[1]))
+        self.report.notes.append(f"the master already holds {summary.codings_in_file:,} codings by {who}; they "
+                                 "are kept in the merged project (agreement compares only the coders handed "
+                                 "sources, unless --coders names them)")
+
+    def _note_doubtful(self, item: MergeInput, summary: FileSummary) -> None:
+        """Say what often means a mistake: a file of another study, a blank handout, an unknown coder."""
+        project = item.project
+        if project.sources and summary.sources_new == len(project.sources):
+            self.report.notes.append(f"{item.label}: shares no source with {self.report.base} (none of its "
+                                     f"{len(project.sources)} sources matched by GUID, text or name); is it "
+                                     "from the same study? Its sources were added as new")
+        if not any(True for _ in project.iter_codings()):
+            self.report.notes.append(f"{item.label}: holds no codings; was the handout returned before it was "
+                                     "coded?")
+        if self.manifest is not None and item.coder is None:
+            handed = {name_key(c) for c in self.manifest.assignment}
+            strangers = sorted({c for c in summary.users_found if name_key(c) not in handed and c != "(no user)"})
+            if strangers:
+                self.report.notes.append(
+                    f"{item.label}: its codings are by {', '.join(strangers)}, who was not handed a file "
+                    f"({', '.join(sorted(self.manifest.assignment))} were); credit them with --coder "
+                    f"{item.label}=NAME if the file is one of theirs")
+
     def _recredit_base(self, item: MergeInput) -> None:
         """``--coder`` on the first file: every coding of the base is that coder's."""
         user = self._user(item.coder)
@@ -172,6 +215,7 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
             raise MergeError(f"{item.label}: none of its {len(project.sources)} sources has a GUID or a text of "
                              "the manifest's master, so it was not handed out from this master (another study?). "
                              "Give the right manifest, or merge without --manifest.")
+        self._note_doubtful(item, summary)
         users = project.users_by_guid()
         note_target = self._carry_notes(item)
         groups: dict[tuple, dict] = {}
@@ -251,12 +295,13 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
                 if name_key(name) in names:
                     continue
                 names.add(name_key(name))
-                self.sets.append(Set(guid=derived_guid("assignment", name_key(who)), name=name,
+                self.sets.append(Set(guid=merge_guid("assignment", name_key(who)), name=name,
                                      description=f"The sources handed to {coder} by refi-bridge split.",
                                      member_sources=members))
 
     def result(self) -> MergeResult:
         self._assignment_sets()
+        self._note_unused_code_map()
         sources = []
         for index, source in enumerate(self.sources):
             extra = self.added_selections.get(index)

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from refi_bridge.model import guid_key, internal_file, name_key, without_codings
 from refi_bridge.team.anchoring import Alignment, text_hash
-from refi_bridge.team.merging.codings import derived_guid, text_owners
+from refi_bridge.team.merging.codings import merge_guid, text_owners
 from refi_bridge.team.merging.inputs import MergeInput
 from refi_bridge.team.merging.report import FileSummary, SourceMatch
 
@@ -158,7 +158,7 @@ class SourceMatching:
                                          (name in self.base.files and self.base.files[name] == data))
             if name in self.file_names and not same:
                 suffix = name[name.rfind("."):] if "." in name else ""
-                name = f"{derived_guid('file', guid_key(obj.guid), attribute)}{suffix}"
+                name = f"{merge_guid('file', guid_key(obj.guid), attribute)}{suffix}"
                 changes[attribute] = f"internal://{name}"
             self.file_names.add(name)
             if data is not None:
