@@ -169,7 +169,7 @@ def test_split_never_overwrites_a_master_named_like_its_manifest(tmp_path):
     master = hand_made(out, "manifest.json")
     before = master.read_bytes()
     with pytest.raises(ProjectFileError, match="overwrite an input"):
-        refi_bridge.split(master, ["Ana", "Ben"], out)
+        refi_bridge.split(master, ["Ana", "Ben"], out, overwrite=True)  # even when asked to replace a handout
     assert master.read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
 
@@ -185,7 +185,7 @@ def test_split_refused_late_leaves_nothing_behind(tmp_path, obstacle):
         master = hand_made(out, "ben.qdpx")
     before = sorted(p.name for p in out.iterdir())
     with pytest.raises(ProjectFileError):
-        refi_bridge.split(master, ["Ana", "Ben"], out)
+        refi_bridge.split(master, ["Ana", "Ben"], out, overwrite=True)
     assert sorted(p.name for p in out.iterdir()) == before
 
 

@@ -141,10 +141,13 @@ def open_archive(path: str | os.PathLike, limits: ReadLimits = DEFAULT_LIMITS) -
 
 def check_zip(path: str | os.PathLike, limits: ReadLimits) -> None:
     """Refuse a ZIP file of another kind (an ``.xlsx`` workbook) that breaks ``limits`` or is damaged, before
-    any library decompresses it: the same checks as for a ``.qdpx``, with limits fit for that kind."""
+    any library decompresses it: the same checks as for a ``.qdpx``, with limits fit for that kind. A file
+    that is no ZIP at all passes: the reader of its kind says what it is."""
     where = str(path)
     try:
         with open(path, "rb") as fp:
+            if not is_archive(fp.read(4)):
+                return
             size = os.fstat(fp.fileno()).st_size
             with zipfile.ZipFile(fp) as zf:
                 _check_safety(where, zf.infolist(), limits, size)

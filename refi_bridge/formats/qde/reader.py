@@ -30,8 +30,9 @@ def read_document(data: bytes, *, path: str, resolve: TextResolver | None = None
                   kind: str | None = None) -> Project:
     """Parse a ``.qde``/``.qdc`` document (bytes) into a Project.
 
-    ``resolve(name)`` returns the bytes of a file of the archive's sources folder, or None; without it
-    (a bare ``.qde``) texts kept in files stay unknown. ``kind`` goes into ``read_info``.
+    ``resolve(name)`` returns a file of the archive's sources folder as ``(name as the archive spells it,
+    bytes)``, or None; without it (a bare ``.qde``) texts kept in files stay unknown. ``kind`` goes into
+    ``read_info``.
 
     Sources and notes, the bulk of any project, are built as the parser reaches their end and then dropped
     from the tree, so the whole tree never sits in memory next to the model.
