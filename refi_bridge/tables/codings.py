@@ -63,8 +63,8 @@ def codings(project: Project) -> pd.DataFrame:
         if isinstance(selection, PlainTextSelection):
             start, end = selection.start, selection.end
             owner_text = getattr(record.owner, "text", None)
-            if owner_text is not None:
-                text, origin = owner_text[start:end], SELECTED
+            if owner_text is not None and 0 <= start <= end <= len(owner_text):
+                text, origin = owner_text[start:end], SELECTED  # never a slice made up from an impossible span
         elif selection is not None:
             locator = describe_locator(selection)
         on_source = record.owner is source

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pandas.api.types import is_numeric_dtype
+
 from refi_bridge.formats.exchange import atomic_output, check_outputs, read
 from refi_bridge.tables.codings import codings
-from refi_bridge.tables.excel import Sheet, write_workbook
+from refi_bridge.tables.excel import Sheet, csv_cell, write_workbook
 
 
 def export_codings(source: str | os.PathLike, output: str | os.PathLike) -> int:
@@ -23,7 +25,8 @@ def export_codings(source: str | os.PathLike, output: str | os.PathLike) -> int:
              f"{lost} have no text, and text_origin says why."] if len(areas) else []
     with atomic_output(target) as temporary:
         if suffix == ".csv":
-            frame.to_csv(temporary, index=False)
+            safe = frame.apply(lambda column: column if is_numeric_dtype(column) else column.map(csv_cell))
+            safe.to_csv(temporary, index=False)
         else:
             write_workbook(temporary, [Sheet(
                 name="Codings", frame=frame, title=f"Codings of {project.name or Path(source).name}",

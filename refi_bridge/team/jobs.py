@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from refi_bridge.errors import MergeError, ProjectFileError, RefiBridgeWarning
-from refi_bridge.formats.exchange import atomic_output, check_outputs, read, write
+from refi_bridge.formats.exchange import all_or_nothing, atomic_output, check_outputs, read, write
 from refi_bridge.model import Project, name_key
 from refi_bridge.progress import Progress, quiet
 from refi_bridge.tables.workbooks import write_merge_report
@@ -72,7 +72,7 @@ def split(master: str | os.PathLike, coders: Sequence[str], folder: str | os.Pat
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     result = SplitResult(out)
-    names = {}
+    targets: dict[str, Path] = {}
     used = {"master", "manifest"}
     for coder in coders:
         # -- names that make the same file name ("李娜" and "王芳" both slug to "coder") get a number --
@@ -82,28 +82,34 @@ def split(master: str | os.PathLike, coders: Sequence[str], folder: str | os.Pat
             n += 1
             stem = f"{base}-{n}"
         used.add(stem)
-        target = out / f"{stem}.qdpx"
-        check_outputs([(target, None)], [master_path, assign])
-        handed = hand_out(project, coder, assignment[coder], keep_codings)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RefiBridgeWarning)
-            write(handed, target, dialect=dialect, protect=[master_path])
-        result.files[coder] = target
-        names[coder] = target.name
-        say(f"wrote {target.name} for {coder}: {len(handed.sources)} sources"
-            + ("" if not keep_codings else f", {sum(1 for _ in handed.iter_codings())} codings kept"))
+        targets[coder] = out / f"{stem}.qdpx"
     copy = out / "master.qdpx"
-    if master_path.resolve() != copy.resolve():
-        with atomic_output(copy) as temporary:
-            shutil.copyfile(master_path, temporary)
-    result.master_copy = copy
-    manifest = make_manifest(project, copy.name, assignment, names, dialect,
-                             created=time.strftime("%Y-%m-%dT%H:%M:%S"))
-    data = manifest.to_dict()
-    data["master_sha256"] = _sha256(copy)
-    result.manifest = out / MANIFEST
-    with atomic_output(result.manifest) as temporary:
-        temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    copying = master_path.resolve() != copy.resolve()
+    # -- every output, against every input, before anything is written: a refusal leaves nothing behind --
+    check_outputs([*((target, None) for target in targets.values()), (out / MANIFEST, None),
+                   *([(copy, None)] if copying else [])], [master_path, assign])
+    names = {}
+    with all_or_nothing():
+        for coder, target in targets.items():
+            handed = hand_out(project, coder, assignment[coder], keep_codings)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RefiBridgeWarning)
+                write(handed, target, dialect=dialect, protect=[master_path])
+            result.files[coder] = target
+            names[coder] = target.name
+            say(f"wrote {target.name} for {coder}: {len(handed.sources)} sources"
+                + ("" if not keep_codings else f", {sum(1 for _ in handed.iter_codings())} codings kept"))
+        if copying:
+            with atomic_output(copy) as temporary:
+                shutil.copyfile(master_path, temporary)
+        result.master_copy = copy
+        manifest = make_manifest(project, copy.name, assignment, names, dialect,
+                                 created=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        data = manifest.to_dict()
+        data["master_sha256"] = _sha256(master_path)  # the copy's bytes, which are renamed into place last
+        result.manifest = out / MANIFEST
+        with atomic_output(result.manifest) as temporary:
+            temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
     say(f"wrote {MANIFEST} and master.qdpx (the reference the merge will use)")
     return result
 
@@ -158,6 +164,9 @@ def load_manifest(path: str | os.PathLike) -> tuple[Manifest, Path]:
     except json.JSONDecodeError as error:
         raise MergeError(f"{where}: not valid JSON (line {error.lineno}); give the manifest.json that "
                          "`refi-bridge split` wrote.") from None
+    except RecursionError:
+        raise MergeError(f"{where}: nested deeper than any manifest is; give the manifest.json that `refi-bridge "
+                         "split` wrote.") from None
     except UnicodeDecodeError:
         raise MergeError(f"{where}: not a JSON text file; give the manifest.json that `refi-bridge split` "
                          "wrote.") from None
@@ -260,20 +269,21 @@ def merge_files(paths: Sequence[str | os.PathLike], output: str | os.PathLike, *
     result = merge(paths, manifest=manifest, code_map=code_map, coders=coders, progress=progress)
     target = Path(output)
     protect = [p for p in protect if p is not None]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RefiBridgeWarning)
-        write(result.project, target, dialect=dialect, protect=protect)
-    say(f"wrote {target}")
     outcome = MergeOutcome(result, target)
-    if report is not None:
-        outcome.report = Path(report)
-        write_merge_report(result.report, outcome.report)
-        say(f"wrote {outcome.report}")
-    if json_path is not None:
-        outcome.json = Path(json_path)
-        with atomic_output(outcome.json) as temporary:
-            temporary.write_text(json.dumps(result.report.to_dict(), indent=2, ensure_ascii=False),
-                                 encoding="utf-8")
+    # -- the project and its report are renamed into place together: never a new project beside an old report --
+    with all_or_nothing():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RefiBridgeWarning)
+            write(result.project, target, dialect=dialect, protect=protect)
+        if report is not None:
+            outcome.report = Path(report)
+            write_merge_report(result.report, outcome.report)
+        if json_path is not None:
+            outcome.json = Path(json_path)
+            with atomic_output(outcome.json) as temporary:
+                temporary.write_text(json.dumps(result.report.to_dict(), indent=2, ensure_ascii=False),
+                                     encoding="utf-8")
+    say(f"wrote {target}" + "".join(f" and {p}" for p in (outcome.report, outcome.json) if p is not None))
     return outcome
 
 

@@ -53,10 +53,10 @@ class CodingPlacement:
             return ("transcript", guid_key(selection.from_sync_point), guid_key(selection.to_sync_point))
         return ("other", guid_key(selection.guid))
 
-    def _key_of_base(self, record: CodingRecord, users: Mapping[str, User]) -> tuple:
+    def _key_of_base(self, record: CodingRecord, index: int, users: Mapping[str, User]) -> tuple:
         coder = coder_name(record, users)
         role = owner_role(record)
-        return (self.by_guid[guid_key(record.source.guid)], self._locator(record.selection, role),
+        return (index, self._locator(record.selection, role),
                 guid_key(record.coding.code_guid), name_key(coder))
 
     def _coder_for(self, record: CodingRecord, users: Mapping[str, User], item: MergeInput) -> str | None:

@@ -39,7 +39,7 @@ from refi_bridge.team.merging.report import (
     NotCarried,
     SourceMatch,
 )
-from refi_bridge.team.merging.sources import SourceMatching
+from refi_bridge.team.merging.sources import SourceMatching, shared_source_guids
 
 
 def merge_projects(inputs: Sequence[MergeInput], *, base: Project | None = None, base_label: str = "master",
@@ -75,7 +75,11 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
         self.sources: list = list(base.sources)
         self.added_selections: dict[int, list] = defaultdict(list)
         self.added_whole: dict[int, list[Coding]] = defaultdict(list)
-        self.by_guid = {guid_key(s.guid): i for i, s in enumerate(self.sources)}
+        self.by_guid: dict[str, int] = {}
+        for i, s in enumerate(self.sources):
+            self.by_guid.setdefault(guid_key(s.guid), i)
+        # -- a GUID two sources of the base share tells them apart no better than a coin: never match by it --
+        self.shared_guids = shared_source_guids(base)
         self.by_hash: dict[str, list[int]] = defaultdict(list)
         self.by_name: dict[str, list[int]] = defaultdict(list)
         for i, s in enumerate(self.sources):
@@ -126,8 +130,9 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
         self.seen: set[tuple] = set()
         self.coder_counts: Counter = Counter()
         base_users = base.users_by_guid()
+        position = {id(s): i for i, s in enumerate(base.sources)}
         for record in base.iter_codings():
-            key = self._key_of_base(record, base_users)
+            key = self._key_of_base(record, position[id(record.source)], base_users)
             self.seen.add(key)
             self.coder_counts[key[-1]] += 1
 
@@ -254,7 +259,7 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
                     item.label, "Coding", f"{record.coding.guid} on {record.source.label}",
                     f"it refers to code {record.coding.code_guid}, which is not in the file's codebook"))
                 continue
-            index = source_target[guid_key(record.source.guid)]
+            index = source_target[id(record.source)]
             selection, role = record.selection, owner_role(record)
             placed = selection
             if role.startswith("transcript:"):
@@ -265,6 +270,12 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
                         item.label, "TranscriptSelection", f"{selection.guid} on {record.source.label}",
                         "its transcript or sync points have no counterpart in the merged project's transcripts"))
                     continue
+            if role in ("representation", "description") and self._described(index, role) is None:
+                summary.codings_not_carried += 1
+                self.report.not_carried.append(NotCarried(
+                    item.label, "Coding", f"{record.coding.guid} on {record.source.label}",
+                    f"it sits on the source's {role}, which the merged project's source does not have"))
+                continue
             if isinstance(selection, PlainTextSelection):
                 placed = self._place(item, record, selection, role, index, alignments, coder, summary, code)
             key = (index, self._locator(placed, role), guid_key(code), name_key(coder))
@@ -296,7 +307,7 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
                 f"{item.label}: handed to {item.coder!r}, but its codings are by {', '.join(credited)}; they keep "
                 f"those names (merge with --coder {item.label}={item.coder!r} to credit the coder it was handed to)")
             self.aliases.setdefault(item.coder, set()).update(credited)
-        self._carry_rest(item, source_target)
+        self._carry_rest(item, {guid_key(s.guid): source_target[id(s)] for s in reversed(project.sources)})
 
     def _assignment_sets(self) -> None:
         """With a manifest, record who was handed which sources, as REFI-QDA sets (agreement reads them)."""
