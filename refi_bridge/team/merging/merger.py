@@ -173,7 +173,7 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
         """A coding at a case's code over a whole text is that case's link to the source (how the qualcoder
         dialect writes a case's SourceRef); it is carried as the link, or recognised if the case has it."""
         case_key = self.case_codes[guid_key(record.coding.code_guid)]
-        index = source_target[guid_key(record.source.guid)]
+        index = source_target[id(record.source)]
         selection, text = record.selection, getattr(record.source, "text", None)
         whole = selection is None or (isinstance(selection, PlainTextSelection) and record.owner is record.source
                                       and text is not None and (selection.start, selection.end) == (0, len(text)))
