@@ -139,3 +139,35 @@ def test_one_line_names_what_qualcoder_cannot_hold(path):
     cannot = [line for line in said if line.startswith("QualCoder cannot hold")]
     expected = bool(project.graphs or project.links or any(s.member_codes or s.member_notes for s in project.sets))
     assert len(cannot) == int(expected)
+
+
+def as_qualcoder_exports_it(project):
+    """What QualCoder's own REFI export makes of an imported project (measured on its export of our files):
+    every GUID new, texts with a BOM, the project named after its database, case codes gone."""
+    import uuid
+    from dataclasses import replace
+
+    fresh: dict[str, str] = {}
+    cases = {case.guid.lower() for case in project.cases}
+    project = replace(project, codes=tuple(c for c in project.codes if c.guid.lower() not in cases))
+    project = replace(project, sources=tuple(
+        replace(s, selections=tuple(sel for sel in s.selections
+                                    if not any(c.code_guid.lower() in cases for c in sel.codings)))
+        if isinstance(s, TextSource) else s for s in project.sources))
+    project = refi_bridge.model.map_guids(project, lambda g: fresh.setdefault(g.lower(), str(uuid.uuid4())))
+    sources = tuple(replace(s, text_bom=True) if isinstance(s, TextSource) else s for s in project.sources)
+    return replace(project, name="project.qda", origin="QualCoder 4.0 Beta", sources=sources)
+
+
+@pytest.mark.parametrize("path", [CASES, HEGARTY], ids=lambda p: p.name)
+def test_a_qualcoder_reexport_of_our_file_merges_back_adding_nothing(path, tmp_path):
+    original = read(path)
+    exported = as_qualcoder_exports_it(written(original, tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RefiBridgeWarning)
+        refi_bridge.write(exported, tmp_path / "export.qdpx")
+    report = merge_projects([MergeInput(read(tmp_path / "export.qdpx"), "qc-export")], base=original).report
+    merged = report.files[-1]
+    assert merged.sources_by_guid == 0 and merged.codes_by_guid == 0  # nothing matched by GUID: none was kept
+    assert (merged.codings_added, len(report.new_codes), len(report.conflicts)) == (0, 0, 0)
+    assert merged.codings_duplicate == merged.codings_in_file
