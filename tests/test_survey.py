@@ -411,3 +411,24 @@ def test_every_column_is_documented():
     page = (Path(__file__).resolve().parent.parent / "docs" / "survey.md").read_text(encoding="utf-8")
     for name in [name for name, _, _ in FILE_COLUMNS] + [name for name, _ in SURVEY_CODING_COLUMNS]:
         assert f"`{name}`" in page, name
+
+
+def test_batches_shrink_as_the_queue_empties_and_keep_the_order(tmp_path, monkeypatch):
+    from collections import deque
+
+    from refi_bridge.survey.running import BATCH_FILES, next_batch
+
+    files = []
+    for number in range(200):
+        files.append(tmp_path / f"{number:03d}.qdpx")
+        files[-1].write_bytes(b"x" * 60)
+    queue = deque(Task(str(p), str(p)) for p in files)
+    sizes, order = [], []
+    while queue:
+        batch = next_batch(queue, slots=2)
+        sizes.append(len(batch))
+        order.extend(task.file for task in batch)
+    assert order == [str(p) for p in files]
+    assert sizes[0] == BATCH_FILES and sizes[-1] == 1 and sizes == sorted(sizes, reverse=True)
+    monkeypatch.setattr(running, "BATCH_BYTES", 100)
+    assert len(next_batch(deque(Task(str(p), str(p)) for p in files), slots=1)) == 2

@@ -2,12 +2,17 @@
 
 Both runners hand out a standard :class:`concurrent.futures.Executor` (a process pool, or the executor a
 ``dask.distributed.Client`` gives), and one loop, :func:`outcomes`, drives either: the same function, the
-same tasks, the same results. The loop keeps only a few tasks per worker in flight, so neither the queue
+same tasks, the same results. The loop keeps only a few batches per worker in flight, so neither the queue
 nor the finished results waiting to be written grow with the archive.
 
-A worker that dies (a file that exhausts its memory or crashes the XML parser) takes the tasks it held with
-it; they are run again one at a time, so that only the file that kills a worker on its own becomes a row
-with an error, and the survey goes on.
+Files go out in batches, because an archive is mostly small projects and handing one over costs about as
+much as surveying it (a few milliseconds for a process pool, more through a Dask scheduler). Batches are
+guided: each holds a share of what is left (at most :data:`BATCH_FILES` files and :data:`BATCH_BYTES`), so
+they shrink as the queue empties and no worker is left with a long last batch while the others idle.
+
+A worker that dies (a file that exhausts its memory or crashes the XML parser) takes the batches it held
+with it; their files are run again one at a time, so that only the file that kills a worker on its own
+becomes a row with an error, and the survey goes on.
 """
 
 from __future__ import annotations
@@ -26,9 +31,14 @@ from refi_bridge.survey.columns import FILE_COLUMNS
 from refi_bridge.survey.parquet import INSTALL, codings_table
 from refi_bridge.survey.surveying import Outcome, Task, fingerprint, one_line, survey_file
 
-# -- tasks in flight per worker: enough that a worker never waits for the next file, few enough that
+# -- batches in flight per worker: enough that a worker never waits for the next one, few enough that
 #    finished results do not pile up while the writer catches up --
 IN_FLIGHT_PER_WORKER = 2
+# -- a batch holds at most this many files and bytes of files, and a share of 1/(workers x SHARE) of what
+#    is left: large batches early, single files at the end --
+BATCH_FILES = 16
+BATCH_BYTES = 16 * 2**20
+SHARE = 4
 # -- how long to try reaching a scheduler, and to wait for a first worker --
 CONNECT_TIMEOUT = 20
 # -- workers that die on this many files in a row, alone, before any file succeeded, cannot start at all --
@@ -49,11 +59,15 @@ class Runner:
     of what it holds (a cluster connection) when the survey is over."""
 
     description: str
-    window: int
+    slots: int  # files surveyed at once: local processes, or the cluster's threads
     _start: Callable[[], Executor]
     _stop: Callable[[Executor, bool], None]
     _close: Callable[[], None] = lambda: None
     executor: Executor | None = field(default=None, repr=False)
+
+    @property
+    def window(self) -> int:
+        return self.slots * IN_FLIGHT_PER_WORKER
 
     def start(self) -> Executor:
         self.executor = self._start()
@@ -93,7 +107,7 @@ def local_runner(workers: int | None = None) -> Runner:
         executor.shutdown(wait=wait, cancel_futures=True)
 
     plural = "es" if count != 1 else ""
-    return Runner(f"{count} local worker process{plural}", count * IN_FLIGHT_PER_WORKER, start, stop)
+    return Runner(f"{count} local worker process{plural}", count, start, stop)
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -148,7 +162,7 @@ def dask_runner(scheduler) -> Runner:
 
     workers = len(client.nthreads())
     return Runner(f"the Dask cluster at {address} ({workers} workers, {threads} threads)",
-                  threads * IN_FLIGHT_PER_WORKER, start, stop, close)
+                  threads, start, stop, close)
 
 
 def _cluster_threads(client) -> int:
@@ -186,7 +200,7 @@ def outcomes(tasks: Iterable[Task], runner: Runner,
     order)."""
     queue = deque(tasks)
     suspects: deque[Task] = deque()
-    in_flight: dict[Future, tuple[Task, bool]] = {}
+    in_flight: dict[Future, tuple[tuple[Task, ...], bool]] = {}
     executor = runner.start()
     finished = False
     succeeded = lost_alone = 0
@@ -195,26 +209,31 @@ def outcomes(tasks: Iterable[Task], runner: Runner,
             broken = False
             try:
                 if suspects:
-                    # -- after a worker died: the tasks it may have held run alone, to find the one that kills --
+                    # -- after a worker died: the files it may have held run alone, to find the one that kills --
                     if not in_flight:
-                        future = executor.submit(function, suspects[0])
-                        in_flight[future] = (suspects.popleft(), True)
+                        batch = (suspects[0],)
+                        in_flight[executor.submit(survey_batch, batch, function)] = (batch, True)
+                        suspects.popleft()
                 else:
                     while queue and len(in_flight) < runner.window:
-                        future = executor.submit(function, queue[0])
-                        in_flight[future] = (queue.popleft(), False)
+                        batch = next_batch(queue, runner.slots)
+                        try:
+                            in_flight[executor.submit(survey_batch, batch, function)] = (batch, False)
+                        except BrokenExecutor:
+                            queue.extendleft(reversed(batch))
+                            raise
             except BrokenExecutor:
-                broken = True  # the pool died between two results; the task stays where it was
+                broken = True  # the pool died between two results; the files stay where they were
             if in_flight and not broken:
                 done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
                 for future in done:
-                    task, alone = in_flight.pop(future)
+                    batch, alone = in_flight.pop(future)
                     try:
-                        outcome = future.result()
+                        results = future.result()
                     except Exception as error:  # noqa: BLE001 -- the worker, not the file's reading, failed
                         broken = broken or isinstance(error, BrokenExecutor)
                         if not alone:
-                            suspects.append(task)
+                            suspects.extend(batch)
                             continue
                         lost_alone += 1
                         if not succeeded and lost_alone >= STARTUP_FAILURES:
@@ -223,20 +242,39 @@ def outcomes(tasks: Iterable[Task], runner: Runner,
                                               "`python -c 'import refi_bridge.survey'` works where they run "
                                               "(a script read from standard input cannot start worker "
                                               "processes: save it to a file).") from None
-                        yield lost(task, error)
+                        yield lost(batch[0], error)
                         continue
-                    succeeded += 1
-                    yield outcome
+                    succeeded += len(results)
+                    yield from results
             if broken:
-                # -- a pool is unusable once one of its processes died: its other tasks become suspects --
+                # -- a pool is unusable once one of its processes died: its other files become suspects --
                 for future in list(in_flight):
-                    suspects.append(in_flight.pop(future)[0])
+                    suspects.extend(in_flight.pop(future)[0])
                 executor = runner.restart()
         finished = True
     finally:
         for future in in_flight:
             future.cancel()
         runner.stop(wait=finished)
+
+
+def next_batch(queue: deque[Task], slots: int) -> tuple[Task, ...]:
+    """Take the next batch off the queue: a share of what is left, within :data:`BATCH_FILES` files and
+    :data:`BATCH_BYTES` (a single file may be larger)."""
+    size = max(1, min(BATCH_FILES, len(queue) // (slots * SHARE)))
+    batch: list[Task] = []
+    total = 0
+    while queue and len(batch) < size and total < BATCH_BYTES:
+        task = queue.popleft()
+        batch.append(task)
+        with contextlib.suppress(OSError):
+            total += os.path.getsize(task.location)
+    return tuple(batch)
+
+
+def survey_batch(batch: tuple[Task, ...], function: Callable[[Task], Outcome] = survey_file) -> list[Outcome]:
+    """What a worker runs: ``function`` on every file of a batch."""
+    return [function(task) for task in batch]
 
 
 def lost(task: Task, error: BaseException) -> Outcome:
