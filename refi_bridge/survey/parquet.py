@@ -61,13 +61,21 @@ def codings_table(frame: pd.DataFrame | None):
     return table.replace_schema_metadata(None)
 
 
-def write_part(table, path: Path) -> None:
-    """Write one part of a dataset atomically: readers never see half a part (the temporary name starts with
-    a dot, which pyarrow, Spark and DuckDB's globs skip)."""
+def part_bytes(table) -> bytes:
+    """An Arrow table as the bytes of a Parquet file: made by the worker, so that the process that writes
+    the parts only copies bytes (and a cluster sends compressed Parquet, not Arrow buffers)."""
     import pyarrow.parquet as pq
 
+    sink = pyarrow().BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes()
+
+
+def write_part(data: bytes, path: Path) -> None:
+    """Write one part of a dataset atomically: readers never see half a part (the temporary name starts with
+    a dot, which pyarrow, Spark and DuckDB's globs skip)."""
     with atomic_output(path) as temporary:
-        pq.write_table(table, temporary)
+        temporary.write_bytes(data)
 
 
 def write_files_table(rows: Iterable[dict], path: Path, batch: int = 2000) -> int:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from refi_bridge import __version__
 from refi_bridge.errors import MissingExtraError, SurveyError
 from refi_bridge.survey.columns import FILE_COLUMNS
-from refi_bridge.survey.parquet import INSTALL, codings_table
+from refi_bridge.survey.parquet import INSTALL, codings_table, part_bytes
 from refi_bridge.survey.surveying import Outcome, Task, fingerprint, one_line, survey_file
 
 # -- batches in flight per worker: enough that a worker never waits for the next one, few enough that
@@ -287,4 +287,4 @@ def lost(task: Task, error: BaseException) -> Outcome:
         "memory than a worker has. Survey it alone, on a larger machine."))
     with contextlib.suppress(OSError):
         row["size"], row["sha256"] = fingerprint(task.location)
-    return Outcome(task.file, None, row, codings_table(None))
+    return Outcome(task.file, None, row, part_bytes(codings_table(None)))

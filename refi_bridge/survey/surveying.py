@@ -25,7 +25,7 @@ from refi_bridge.survey.columns import (
     VALID,
     WARNINGS,
 )
-from refi_bridge.survey.parquet import codings_table
+from refi_bridge.survey.parquet import codings_table, part_bytes
 
 _CHUNK = 1 << 20
 _LONGEST_MESSAGE = 1000
@@ -45,7 +45,8 @@ class Task:
 
 @dataclass
 class Outcome:
-    """What surveying a file gave: its row of files.parquet and its codings as an Arrow table.
+    """What surveying a file gave: its row of files.parquet and its part of codings.parquet (the bytes of a
+    Parquet file).
 
     ``unchanged``: the file's hash equals ``previous_sha256``; it was not read again, and ``row`` and
     ``codings`` are None (the previous survey's stand).
@@ -54,7 +55,7 @@ class Outcome:
     file: str
     sha256: str | None
     row: dict | None
-    codings: object | None
+    codings: bytes | None
     unchanged: bool = False
 
 
@@ -68,10 +69,10 @@ def survey_file(task: Task) -> Outcome:
     except OSError as error:
         row.update(error=one_line(f"{task.location}: cannot be read ({error.strerror or error}).", error),
                    error_type=type(error).__name__, seconds=_since(started))
-        return Outcome(task.file, None, row, codings_table(None))
+        return Outcome(task.file, None, row, part_bytes(codings_table(None)))
     if task.previous_sha256 == row["sha256"]:
         return Outcome(task.file, row["sha256"], None, None, unchanged=True)
-    table = None
+    part = None
     with warnings.catch_warnings():
         # -- the reader's warnings are counted in the row; nothing may print from a worker --
         warnings.simplefilter("ignore")
@@ -87,13 +88,13 @@ def survey_file(task: Task) -> Outcome:
                 frame = project.codings()
                 frame.insert(0, "file", task.file)
                 row["text_codings"] = int((frame["selection_kind"] == "PlainTextSelection").sum())
-                table = codings_table(frame)
+                part = part_bytes(codings_table(frame))
                 row["readable"] = True
             except Exception as error:  # noqa: BLE001 -- as above: a bug on one file is that file's row
                 row.update(readable=False, error=one_line(describe(error, task.location), error),
                            error_type=type(error).__name__)
     row["seconds"] = _since(started)
-    return Outcome(task.file, row["sha256"], row, table if table is not None else codings_table(None))
+    return Outcome(task.file, row["sha256"], row, part if part is not None else part_bytes(codings_table(None)))
 
 
 def fingerprint(path: str) -> tuple[int, str]:
