@@ -278,7 +278,7 @@ def survey_memory(files: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def bench_survey(_files, repeat: int, archive_files: int = 120) -> dict:
+def bench_survey(_files, repeat: int, archive_files: int = 360) -> dict:
     """Files and codings per second of the survey, against reading the same files one after another."""
     import logging
 
@@ -348,7 +348,7 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=500, help="study scale (500: ~100k codings per file)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", default=",".join(BENCHES), help="comma-separated: " + ", ".join(BENCHES))
-    parser.add_argument("--survey-files", type=int, default=120, help="files in the survey's archive")
+    parser.add_argument("--survey-files", type=int, default=360, help="files in the survey's archive")
     args = parser.parse_args()
     DATA.mkdir(exist_ok=True)
     names = args.only.split(",")

@@ -78,14 +78,15 @@ def survey(paths: Iterable[str | os.PathLike] | str | os.PathLike, outdir: str |
     try:
         folder = SurveyFolder(outdir, resume=resume)
         tasks = [Task(item.file, item.location, folder.previous_sha256(item.file)) for item in found]
+        del found  # -- the tasks say the same, in the same order: one record per file is enough --
         known = sum(task.previous_sha256 is not None for task in tasks)
-        say(f"surveying {len(found)} files on {runner.description}"
+        say(f"surveying {len(tasks)} files on {runner.description}"
             + (f"; {known} were surveyed into {outdir} before and are skipped if unchanged" if known else ""))
         done, failed, unchanged = _run(tasks, runner, folder, say)
     finally:
         runner.close()
     tally = Tally()
-    rows = folder.finish(found, tally.watch(folder.rows(found)))
+    rows = folder.finish(tasks, tally.watch(folder.rows(tasks)))
     when = time.strftime("%Y-%m-%d %H:%M")
     folder.write_summary(summary_sheets(tally, [str(p) for p in paths], when))
     say(f"wrote {FILES} ({rows} files), {CODINGS} ({tally.codings} codings) and {SUMMARY} to {outdir}")

@@ -78,7 +78,7 @@ def write_part(data: bytes, path: Path) -> None:
         temporary.write_bytes(data)
 
 
-def write_files_table(rows: Iterable[dict], path: Path, batch: int = 2000) -> int:
+def write_files_table(rows: Iterable[dict], path: Path, batch: int = 500) -> int:
     """Write files.parquet from rows (dicts of :data:`FILE_COLUMNS`) in batches, so that the rows need not
     all be in memory at once; returns the number of rows."""
     import pyarrow.parquet as pq

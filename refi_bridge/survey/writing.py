@@ -21,9 +21,8 @@ from pathlib import Path
 from refi_bridge import __version__
 from refi_bridge.errors import SurveyError
 from refi_bridge.formats.exchange import atomic_output, check_outputs
-from refi_bridge.survey.finding import Found
 from refi_bridge.survey.parquet import write_files_table, write_part
-from refi_bridge.survey.surveying import Outcome
+from refi_bridge.survey.surveying import Outcome, Task
 
 FILES = "files.parquet"
 CODINGS = "codings.parquet"
@@ -119,7 +118,7 @@ class SurveyFolder:
             self._stream.close()
             self._stream = None
 
-    def rows(self, found: Sequence[Found]) -> Iterator[dict]:
+    def rows(self, found: Sequence[Task]) -> Iterator[dict]:
         """The rows of the files found, in that order, from the journal (one line in memory at a time)."""
         self.close()
         with open(self.journal, "rb") as stream:
@@ -132,7 +131,7 @@ class SurveyFolder:
                 if row is not None:
                     yield row
 
-    def finish(self, found: Sequence[Found], rows: Iterator[dict]) -> int:
+    def finish(self, found: Sequence[Task], rows: Iterator[dict]) -> int:
         """Write files.parquet from ``rows`` (see :meth:`rows`) and a journal holding just them; remove the
         parts of files that were not found this time. Returns the number of rows."""
         self.close()
@@ -147,7 +146,6 @@ class SurveyFolder:
 
             count = write_files_table(copied(), self.folder / FILES)
         os.replace(new_journal, self.journal)
-        self.index = self._read_journal()
         keep = {part_name(item.file) for item in found}
         for part in self.parts.iterdir():
             stale = _PART.fullmatch(part.name) and part.name not in keep
