@@ -17,6 +17,9 @@ from refi_bridge.tables.excel import Sheet
 
 NO_TOOL = "(no origin)"
 PROBLEMS_LISTED = 10_000
+# -- a problem as a sheet shows it: long enough to say what is wrong, short enough to print; files.parquet
+#    has every message whole --
+PROBLEM_SHOWN = 110
 GOOD, FAIR, POOR = "C6EFCE", "FFEB9C", "FFC7CE"
 VERDICT_FILLS = {VALID: GOOD, WARNINGS: FAIR, NOT_VALID: POOR, REFUSED: POOR}
 MEANINGS = {
@@ -84,9 +87,11 @@ class Tally:
             self.problem_count += 1
             if len(self.problems) < PROBLEMS_LISTED:
                 findings = row.get("findings") or []
-                self.problems.append((row["file"], row.get("tool"), verdict, bool(row.get("readable")),
-                                      row.get("validation_errors"), row.get("error_type"),
-                                      row.get("error") or (findings[0] if findings else None)))
+                problem = row.get("error") or (findings[0] if findings else "")
+                if len(problem) > PROBLEM_SHOWN:
+                    problem = problem[: PROBLEM_SHOWN - 1] + "\u2026"
+                self.problems.append((row["file"], row.get("tool"), verdict, "yes" if row.get("readable") else "no",
+                                      row.get("validation_errors"), row.get("error_type"), problem))
 
     @property
     def files(self) -> int:
@@ -151,8 +156,9 @@ def summary_sheets(tally: Tally, paths: Sequence[str], when: str) -> list[Sheet]
             "selections."], bold_last_row=True, number_formats={"codings per file": "0.0", "coders per file": "0.0"},
             fit_to_page=True),
         Sheet("Problems", problems, title="Files that are not valid or could not be read",
-              caption=["problem: why the file could not be read, else the first finding of validation."] + listed,
-              widths={"problem": 100, "file": 60},
+              caption=["problem: why the file could not be read, else the first finding of validation (the "
+                       "whole message is in files.parquet)."] + listed,
+              widths={"problem": 110, "file": 45}, fit_to_page=True,
               cell_fill=lambda _, column, value: VERDICT_FILLS.get(value) if column == "verdict" else None),
     ]
 
