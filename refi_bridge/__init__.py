@@ -18,6 +18,7 @@ from refi_bridge.errors import (  # noqa: E402
     MergeError,
     ProjectFileError,
     ProjectStructureError,
+    PseudonymisationError,
     RefiBridgeError,
     RefiBridgeWarning,
     SchemaError,
@@ -54,8 +55,9 @@ from refi_bridge.model import (  # noqa: E402
 
 # -- read/write pull in lxml; import them on first use so that `import refi_bridge.model` stays light --
 _LAZY = {"read": "refi_bridge.formats.exchange", "write": "refi_bridge.formats.exchange", "merge": "refi_bridge.team.jobs",
-         "split": "refi_bridge.team.jobs", "matrix": "refi_bridge.tables.matrices"}
-_SUBPACKAGES = ("agreement",)
+         "split": "refi_bridge.team.jobs", "matrix": "refi_bridge.tables.matrices",
+         "pseudonymise": "refi_bridge.privacy.pseudonymising"}
+_SUBPACKAGES = ("agreement", "privacy")
 
 
 def __getattr__(name: str):
@@ -72,12 +74,13 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "__version__", "read", "write", "merge", "split", "matrix", "agreement",
+    "__version__", "read", "write", "merge", "split", "matrix", "pseudonymise", "agreement", "privacy",
     "Project", "User", "Code", "Set", "Variable", "VariableValue", "Case", "Coding", "Note", "Link",
     "Graph", "Vertex", "Edge", "TextSource", "PictureSource", "PDFSource", "AudioSource", "VideoSource",
     "Transcript", "SyncPoint", "PlainTextSelection", "PictureSelection", "PDFSelection", "AudioSelection",
     "VideoSelection", "TranscriptSelection",
     "RefiBridgeError", "ProjectFileError", "UnsafeFileError", "ProjectStructureError", "SchemaError",
     "DanglingReferenceError", "DialectError", "MergeError", "MergeConflictError", "AgreementError",
+    "PseudonymisationError",
     "RefiBridgeWarning",
 ]

@@ -388,3 +388,52 @@ def matrix(project: Path, output: Path, rows: str, columns: str, split: str | No
 
     run(project, output, rows=rows, columns=columns, split=split, group_by=group_by, cell=cell,
         min_coders=min_coders, coders=_names(coders), title=title, progress=click.echo)
+
+
+@cli.command()
+@click.argument("project", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--key", "key", type=click.Path(dir_okay=False, path_type=Path),
+              help="The key: CSV or XLSX with columns original,replacement (and optional category,match).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="The pseudonymised project (.qdpx).")
+@click.option("--codes", is_flag=True, help="Apply the key to code names too (default: codes are left as they are).")
+@click.option("--coders", "coder_pairs", multiple=True, metavar="NAME=ALIAS,...",
+              help="Rename coders (users) for blind review, e.g. \"Ingrid Halvorsen=Coder A\" (repeatable).")
+@click.option("--keep-media", is_flag=True,
+              help="Keep pictures, PDFs, audio and video, which cannot be rewritten (each is named in a warning).")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report (.xlsx or .json). It names the originals: keep it with the key.")
+@click.option("--suggest", "suggestion", type=click.Path(dir_okay=False, path_type=Path),
+              help="Instead: write a draft key (.csv or .xlsx) for you to review, and stop.")
+@click.option("--dialect", default="refi", show_default=True, help="Dialect of the written project.")
+def pseudonymise(project: Path, key: Path | None, output: Path | None, codes: bool, coder_pairs: tuple[str, ...],
+                 keep_media: bool, report: Path | None, suggestion: Path | None, dialect: str) -> None:
+    """Replace names in a coded project by pseudonyms, keeping every coding on its passage.
+
+    The key is applied to every text and to the names, descriptions and text values of sources, cases,
+    notes, selections, sets and the project; each coding's positions move with its text. Code names and
+    coder names change only with --codes and --coders. Original-format copies of the texts (.docx) are
+    dropped; media are refused unless --keep-media. Start with --suggest to draft the key; keep the key
+    and the report apart from the project you share.
+
+    \b
+    Example:
+        refi-bridge pseudonymise merged.qdpx --suggest draft-key.xlsx
+        refi-bridge pseudonymise merged.qdpx --key key.xlsx -o shared.qdpx --report pseudonymised.xlsx
+        refi-bridge pseudonymise merged.qdpx --key key.csv -o blind.qdpx --coders "Ingrid Halvorsen=Coder A"
+    """
+    from refi_bridge.privacy.jobs import coders_option, pseudonymise_file, suggest_file
+
+    if suggestion is not None:
+        if key is not None or output is not None:
+            raise click.UsageError("--suggest drafts a key and stops: give it without --key and -o")
+        suggest_file(project, suggestion, progress=lambda m: click.echo(m, err=True))
+        click.echo(f"review {suggestion}, then: refi-bridge pseudonymise {project} --key {suggestion} -o OUT.qdpx")
+        return
+    if key is None or output is None:
+        raise click.UsageError("give --key KEY and -o OUT.qdpx (or --suggest FILE to draft a key)")
+    outcome = pseudonymise_file(project, key, output, codes=codes, coders=coders_option(coder_pairs),
+                                keep_media=keep_media, report=report, dialect=dialect,
+                                progress=lambda m: click.echo(m, err=True))
+    for line in outcome.result.report.summary():
+        click.echo(line)

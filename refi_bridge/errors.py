@@ -79,5 +79,10 @@ class UndefinedCoefficientError(AgreementError):
         self.why = why
 
 
+class PseudonymisationError(RefiBridgeError, ValueError):
+    """A project cannot be pseudonymised as asked: a key row that cannot work, a file that cannot be rewritten,
+    a replacement that would bring an original back."""
+
+
 class RefiBridgeWarning(UserWarning):
     """Something was recovered from: a quirk fixed, an element that could not be carried, a guess made."""

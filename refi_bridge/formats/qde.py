@@ -1319,6 +1319,25 @@ def _pi_escape(value: str) -> str:
             .replace(">", "&gt;"))
 
 
+def map_fragment_text(fragment: str, change: Callable[[str], str]) -> str:
+    """A vendor element as :attr:`Foreign.elements` keeps it, with ``change`` applied to every text, tail and
+    attribute value inside it (element and attribute names, and namespaces, are left as they are).
+
+    Returned in the same exclusive canonical form the reader keeps, so that an unchanged fragment compares
+    equal to the original.
+    """
+    root = etree.fromstring(fragment.encode("utf-8"), PARSER)
+    for el in root.iter():
+        if el.text:
+            el.text = change(el.text)
+        if el is not root and el.tail:
+            el.tail = change(el.tail)
+        if isinstance(el.tag, str):
+            for name, value in el.attrib.items():
+                el.set(name, change(value))
+    return etree.tostring(root, method="c14n", exclusive=True, with_comments=False).decode("utf-8")
+
+
 def internal_name(path: str | None) -> str | None:
     """The file name an ``internal://`` path (or a path without scheme) names inside ``sources/``."""
     if not path:
