@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from refi_bridge.errors import PseudonymisationError, RefiBridgeWarning
+from refi_bridge.formats.exchange import read
 from refi_bridge.formats.qde import map_fragment_text
 from refi_bridge.model import (
     AudioSource,
@@ -74,10 +75,12 @@ class Pseudonymised:
     report: PseudonymisationReport
 
 
-def pseudonymise(project: Project, key: Key | str | os.PathLike | Mapping[str, str] | Iterable[Entry], *,
+def pseudonymise(project: Project | str | os.PathLike,
+                 key: Key | str | os.PathLike | Mapping[str, str] | Iterable[Entry], *,
                  codes: bool = False, coders: Mapping[str, str] | None = None, keep_media: bool = False,
                  progress: Progress | None = None) -> Pseudonymised:
-    """Apply ``key`` to every text and name of ``project``, keeping every coding on its passage.
+    """Apply ``key`` to every text and name of ``project`` (a Project, or a file to read), keeping every
+    coding on its passage; write ``result.project`` with :func:`refi_bridge.write`.
 
     ``key`` is a :class:`~refi_bridge.privacy.key.Key`, a key file (CSV or XLSX), or a mapping
     ``{original: replacement}`` (whole words, case-sensitive). ``codes`` applies the key to code names too;
@@ -91,6 +94,8 @@ def pseudonymise(project: Project, key: Key | str | os.PathLike | Mapping[str, s
     """
     say = quiet(progress)
     key = as_key(key)
+    if not isinstance(project, Project):
+        project = read(project)
     work = _Rewriter(project, key, codes)
     users = _rename_users(project, coders or {}, work.report)
     say(f"applying {len(key)} key entries to {len(project.sources)} sources and {len(project.notes)} notes")

@@ -108,19 +108,20 @@ class PseudonymisationReport:
         if unmatched:
             shown = ", ".join(entry.label for entry in unmatched[:5])
             more = f" and {len(unmatched) - 5} more" if len(unmatched) > 5 else ""
-            lines.append(f"{len(unmatched)} entries matched nothing: {shown}{more}; check their spelling and match")
+            lines.append(f"{_count(len(unmatched), 'entry', 'entries')} matched nothing: {shown}{more}; check the "
+                         "spelling and the match mode")
         moved = len(self.moved)
-        lines.append(f"{self.codings:,} codings: {self.shifted:,} moved with their text, {moved:,} of them had a "
-                     "boundary inside a replaced word and now cover the whole replacement")
+        lines.append(f"{_count(self.codings, 'coding')}: {self.shifted:,} moved with their text, {moved:,} of them had "
+                     "a boundary inside a replaced word and now cover the whole replacement")
         actions: dict[str, int] = defaultdict(int)
         for row in self.files:
             actions[f"{row['kind']} {row['action']}"] += 1
         if actions:
-            lines.append("files: " + ", ".join(f"{count} {what}" for what, count in sorted(actions.items())))
+            lines.append("files: " + ", ".join(f"{what}: {count}" for what, count in sorted(actions.items())))
         if self.coders:
-            lines.append(f"{len(self.coders)} coders renamed")
+            lines.append(f"{_count(len(self.coders), 'coder')} renamed")
         if self.codes_renamed:
-            lines.append(f"{self.codes_renamed} code names rewritten")
+            lines.append(f"{_count(self.codes_renamed, 'code name')} rewritten")
         lines.extend(f"note: {note}" for note in self.notes)
         return lines
 
@@ -137,6 +138,17 @@ class PseudonymisationReport:
             "notes": list(self.notes),
             **{name: json.loads(frame.to_json(orient="records", force_ascii=False)) for name, frame in frames.items()},
         }
+
+
+UNMATCHED = "F8CBAD"
+
+
+def _unmatched(_: int, column: str, value: object) -> str | None:
+    return UNMATCHED if column == "replacements" and value == 0 else None
+
+
+def _count(number: int, one: str, many: str | None = None) -> str:
+    return f"{number:,} {one if number == 1 else many or one + 's'}"
 
 
 def write_report(report: PseudonymisationReport, path: str | os.PathLike) -> Path:
@@ -156,6 +168,8 @@ def write_report(report: PseudonymisationReport, path: str | os.PathLike) -> Pat
                 lines.append("Nothing to report here.")
             sheets.append(Sheet(name=title, frame=frame, title=f"Pseudonymisation: {title.lower()}", caption=lines,
                                 wrap=[c for c in ("text", "why", "object") if c in frame.columns],
-                                widths={"text": 60, "why": 50, "object": 40}))
+                                widths={"text": 60, "why": 50, "object": 40}, fit_to_page=True,
+                                cell_fill=_unmatched if name == "entries" else None,
+                                legend=[("matched nothing", UNMATCHED)] if name == "entries" else ()))
         write_workbook(temporary, sheets)
     return target
