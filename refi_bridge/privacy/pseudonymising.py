@@ -21,6 +21,7 @@ so no original survives because a replacement next to it changed what counts as 
 
 from __future__ import annotations
 
+import gc
 import os
 import warnings
 from collections import Counter
@@ -96,9 +97,25 @@ def pseudonymise(project: Project | str | os.PathLike,
     key = as_key(key)
     if not isinstance(project, Project):
         project = read(project)
-    work = _Rewriter(project, key, codes)
-    users = _rename_users(project, coders or {}, work.report)
     say(f"applying {len(key)} key entries to {len(project.sources)} sources and {len(project.notes)} notes")
+    # -- a new selection for every one that moved, in a model without cycles: the cyclic collector would
+    #    walk the whole project again and again for nothing --
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        result, report = _pseudonymise(project, key, codes, coders or {}, keep_media)
+    finally:
+        if collecting:
+            gc.enable()
+    for message in report.media_warnings():
+        warnings.warn(message, RefiBridgeWarning, stacklevel=2)
+    return Pseudonymised(result, report)
+
+
+def _pseudonymise(project: Project, key: Key, codes: bool, coders: Mapping[str, str],
+                  keep_media: bool) -> tuple[Project, PseudonymisationReport]:
+    work = _Rewriter(project, key, codes)
+    users = _rename_users(project, coders, work.report)
     sources = tuple(work.source(source) for source in project.sources)
     notes = tuple(work.owner(note, "note text", "note") for note in project.notes)
     changes = {
@@ -120,9 +137,7 @@ def pseudonymise(project: Project | str | os.PathLike,
     result = replace(project, **changed) if changed else project
     result = carry_files(result, key, keep_media, work.report)
     work.finish(result, project)
-    for message in work.report.media_warnings():
-        warnings.warn(message, RefiBridgeWarning, stacklevel=2)
-    return Pseudonymised(result, work.report)
+    return result, work.report
 
 
 def _rename_users(project: Project, coders: Mapping[str, str], report: PseudonymisationReport) -> tuple[User, ...]:
