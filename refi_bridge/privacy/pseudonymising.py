@@ -414,6 +414,11 @@ class _Rewriter:
                     "text": text[start:end] if text is not None else None,
                 })
         report.codings = sum(1 for _ in result.iter_codings())
+        missing = [s.label for s in original.sources if isinstance(s, TextSource) and s.text is None]
+        if missing:
+            report.notes.append(f"{len(missing)} sources have no text in the project (e.g. {missing[0]!r}; read from "
+                                "a bare .qde, or kept outside the archive): nothing of theirs was pseudonymised; "
+                                "pseudonymise the .qdpx that holds them")
         report.shifted = self.shifted
         if not self.codes:
             named = sorted({path[-1] for code, path in original.iter_codes() if self.key.find(code.name)})
