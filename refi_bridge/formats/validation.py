@@ -83,19 +83,20 @@ def validate(path: str) -> ValidationReport:
     else:
         data = Path(path).read_bytes()
         display = where
-    root = qde.parse_xml(data, where)
-    kind, namespace = qde.document_kind(root, where)
-    report = ValidationReport(where, "qdpx" if archive else kind)
-    checker = _Checker(report, display, root)
-    checker.namespace(namespace, kind)
-    checker.schema()
-    checker.guids()
-    checker.references(kind)
-    if kind == "qde":
-        checker.text_rule()
-        if archive is not None:
-            checker.members(archive)
-        checker.positions(root, where, archive)
+    with archive or nullcontext():
+        root = qde.parse_xml(data, where)
+        kind, namespace = qde.document_kind(root, where)
+        report = ValidationReport(where, "qdpx" if archive else kind)
+        checker = _Checker(report, display, root)
+        checker.namespace(namespace, kind)
+        checker.schema()
+        checker.guids()
+        checker.references(kind)
+        if kind == "qde":
+            checker.text_rule()
+            if archive is not None:
+                checker.members(archive)
+            checker.positions(root, where, archive)
     return report
 
 
@@ -146,7 +147,7 @@ class _Checker:
                     el = found[0] if found else None
                 except etree.XPathError:
                     el = None
-            self.add(ERROR, el, f"does not match the REFI-QDA schema: {message.rstrip('.')}. Fix the element or export the "
+            self.add(ERROR, el, f"does not match the REFI-QDA schema: {qde.one_line(message).rstrip('.')}. Fix the element or export the "
                      "project again from its tool.", line=line)
 
     def guids(self) -> None:
@@ -277,7 +278,7 @@ class _Checker:
         with warnings.catch_warnings(), (resolve or nullcontext()):
             warnings.simplefilter("ignore", RefiBridgeWarning)
             try:
-                project = qde.read_root(root, path=where, resolve=resolve)
+                project = qde.read_root(root, path=where, resolve=resolve, check_spans=False)
             except RefiBridgeError as error:
                 if self.report.ok:  # otherwise the schema findings already say what is wrong
                     self.add(ERROR, None, f"cannot be read as a project: {error}")

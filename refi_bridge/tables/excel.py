@@ -2,7 +2,8 @@
 
 A workbook is a list of :class:`Sheet` specs. Each sheet gets a title and caption lines above a table
 with a bold, frozen, filterable header, widths that fit, and optional colours: a fill for whole columns
-(header and cells) and a fill per cell. Strings are cleaned of the control characters Excel refuses.
+(header and cells) and a fill per cell. Strings are cleaned of the characters XML forbids, and every
+string is stored as text: a name like ``=HYPERLINK(...)`` or ``#N/A`` is shown, never run.
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# -- characters XML 1.0 forbids, which no workbook can hold: controls, lone surrogates, U+FFFE and U+FFFF --
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# -- strings a spreadsheet reads as a formula or an error value rather than as text --
+_ERROR_VALUES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"})
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _MAX_CELL = 32767
 _THIN = Side(style="thin", color="B7B7B7")
 BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
@@ -79,11 +84,20 @@ def clean(value: object) -> object:
 
 
 def _text_cell(ws, row: int, column: int, value: object):
-    """A cell whose text is shown, never run: a coded passage starting with "=" is not a formula."""
+    """A cell whose text is shown, never run: a name or passage starting with "=" is not a formula, and
+    "#N/A" is not an error value (openpyxl would store both as such)."""
     cell = ws.cell(row=row, column=column, value=value)
-    if isinstance(value, str) and value.startswith("="):
+    if isinstance(value, str) and (value.startswith("=") or value in _ERROR_VALUES):
         cell.data_type = "s"
     return cell
+
+
+def csv_cell(value: object) -> object:
+    """A value for a CSV file that a spreadsheet opens as text: one starting with ``= + - @`` (or a tab or
+    carriage return), or reading like an error value, gets the leading apostrophe spreadsheets hide."""
+    if isinstance(value, str) and (value.startswith(_FORMULA_STARTS) or value in _ERROR_VALUES):
+        return "'" + value
+    return value
 
 
 def _fill(colour: str | None) -> PatternFill | None:
@@ -117,10 +131,10 @@ def _write_sheet(ws, sheet: Sheet) -> None:
     columns = [str(c) for c in frame.columns]
     row = 1
     if sheet.title:
-        ws.cell(row=row, column=1, value=clean(sheet.title)).font = Font(bold=True, size=14)
+        _text_cell(ws, row, 1, clean(sheet.title)).font = Font(bold=True, size=14)
         row += 1
     for line in sheet.caption:
-        cell = ws.cell(row=row, column=1, value=clean(line))
+        cell = _text_cell(ws, row, 1, clean(line))
         cell.font = Font(italic=True, color="404040")
         if sheet.fit_to_page and len(columns) > 1:
             # -- a caption as wide as the table, wrapped, instead of one line running off the page --
@@ -132,7 +146,7 @@ def _write_sheet(ws, sheet: Sheet) -> None:
         row += 1
     for spans in sheet.header_rows:
         for label, first, last, colour in spans:
-            cell = ws.cell(row=row, column=first + 1, value=clean(label))
+            cell = _text_cell(ws, row, first + 1, clean(label))
             cell.font = Font(bold=True)
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
             for col in range(first + 1, last + 2):
@@ -175,13 +189,13 @@ def _write_sheet(ws, sheet: Sheet) -> None:
     last_row = row
     for line in sheet.footer:
         row += 1
-        ws.cell(row=row, column=1, value=clean(line)).font = Font(italic=True, color="404040")
+        _text_cell(ws, row, 1, clean(line)).font = Font(italic=True, color="404040")
     if sheet.legend:
         row += 2
         ws.cell(row=row, column=1, value="Legend").font = Font(bold=True)
         for label, colour in sheet.legend:
             row += 1
-            cell = ws.cell(row=row, column=1, value=clean(label))
+            cell = _text_cell(ws, row, 1, clean(label))
             cell.border = BORDER
             if colour:
                 cell.fill = _fill(colour)
@@ -203,12 +217,17 @@ def _write_sheet(ws, sheet: Sheet) -> None:
         ws.column_dimensions[get_column_letter(col)].width = width
 
 
+MAX_READ_ROWS = 200_000
+MAX_READ_COLUMNS = 200
+
+
 def read_table(path: str | Path, sheet: str, first_column: str) -> pd.DataFrame:
     """Read back a table this module wrote (or a user filled in): the rows under the header row whose first
     cell is ``first_column``, on the sheet called ``sheet``. Column ``_row`` gives each row's row number in
     the spreadsheet, so that messages can point at it.
 
-    Raises ``LookupError`` (with a sentence to show) when the file is not a workbook with that table.
+    Raises ``LookupError`` (with a sentence to show) when the file is not a workbook with that table, or one
+    longer than :data:`MAX_READ_ROWS` rows; columns after :data:`MAX_READ_COLUMNS` are not read.
     """
     from openpyxl import load_workbook
 
@@ -220,7 +239,16 @@ def read_table(path: str | Path, sheet: str, first_column: str) -> pd.DataFrame:
     try:
         if sheet not in book.sheetnames:
             raise LookupError(f"no sheet called {sheet!r} (it has {', '.join(book.sheetnames)})")
-        rows = list(book[sheet].iter_rows(values_only=True))
+        rows = []
+        # -- a sheet's stated size is no promise: a stray cell at XFD1048576 would make every row 16,384 wide --
+        for row in book[sheet].iter_rows(max_col=MAX_READ_COLUMNS, values_only=True):
+            if len(rows) == MAX_READ_ROWS:
+                raise LookupError(f"the sheet {sheet!r} has more than {MAX_READ_ROWS:,} rows, more than any table "
+                                  "refi-bridge writes; delete the rows below the table")
+            width = len(row)
+            while width and row[width - 1] is None:
+                width -= 1
+            rows.append(row[:width])
     finally:
         book.close()
     for index, row in enumerate(rows):
@@ -229,7 +257,7 @@ def read_table(path: str | Path, sheet: str, first_column: str) -> pd.DataFrame:
             body, numbers = [], []
             for number, r in enumerate(rows[index + 1:], start=index + 2):
                 if any(c is not None for c in r):
-                    body.append(list(r) + [None] * (len(header) - len(r)))
+                    body.append(list(r[:len(header)]) + [None] * (len(header) - len(r)))
                     numbers.append(number)
             frame = pd.DataFrame(body, columns=header)
             frame["_row"] = numbers

@@ -15,7 +15,8 @@ from pathlib import Path
 from refi_bridge.agreement.consensus import ConsensusResult, build
 from refi_bridge.agreement.report import AgreementReport, compute
 from refi_bridge.errors import AgreementError, RefiBridgeWarning
-from refi_bridge.formats.exchange import atomic_output, check_outputs, read, write
+from refi_bridge.formats import qdpx
+from refi_bridge.formats.exchange import all_or_nothing, atomic_output, check_outputs, read, write
 from refi_bridge.progress import Progress, quiet
 from refi_bridge.tables.excel import read_table
 from refi_bridge.tables.workbooks import agreement_workbook, matrix_workbook
@@ -24,7 +25,8 @@ from refi_bridge.tables.workbooks import agreement_workbook, matrix_workbook
 def agreement(project_path: str | os.PathLike, output: str | os.PathLike | None = None, *,
               json_path: str | os.PathLike | None = None, coders: Sequence[str] | None = None,
               codes: Sequence[str] | None = None, overlap: float = 0.9, bootstrap: int = 1000,
-              only_coded_documents: bool = False, progress: Progress | None = None) -> AgreementReport:
+              only_coded_documents: bool = False, cu_reading: str = "pairsum",
+              progress: Progress | None = None) -> AgreementReport:
     """Compute agreement for a project file and write the workbook (``output``) and JSON (``json_path``)."""
     say = quiet(progress)
     check_outputs([(output, (".xlsx",)), (json_path, (".json",))], [project_path])
@@ -33,16 +35,24 @@ def agreement(project_path: str | os.PathLike, output: str | os.PathLike | None 
         project = read(project_path)
     say(f"read {Path(project_path).name}; computing agreement ({bootstrap} bootstrap resamples)")
     report = compute(project, coders=coders, codes=codes, overlap=overlap, bootstrap=bootstrap,
-                     only_coded_documents=only_coded_documents)
-    if output is not None:
-        agreement_workbook(report, output)
-        say(f"wrote {output}")
-    if json_path is not None:
-        target = Path(json_path)
-        with atomic_output(target) as temporary:
-            temporary.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
-        say(f"wrote {json_path}")
+                     only_coded_documents=only_coded_documents, cu_reading=cu_reading)
+    with all_or_nothing():  # the workbook and the JSON of one computation, never of two
+        if output is not None:
+            agreement_workbook(report, output)
+        if json_path is not None:
+            target = Path(json_path)
+            with atomic_output(target) as temporary:
+                temporary.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+    for written in (output, json_path):
+        if written is not None:
+            say(f"wrote {written}")
     return report
+
+
+# -- a resolutions workbook is the agreement workbook with one column filled in: tens of thousands of rows at
+#    most, a few megabytes; openpyxl holds what it decompresses in memory many times over --
+RESOLUTIONS_LIMITS = qdpx.ReadLimits(max_members=1_000, max_total_size=256 * 2**20, max_ratio=250.0,
+                                     ratio_applies_above=8 * 2**20)
 
 
 def consensus(project_path: str | os.PathLike, resolutions: str | os.PathLike, output: str | os.PathLike, *,
@@ -53,6 +63,7 @@ def consensus(project_path: str | os.PathLike, resolutions: str | os.PathLike, o
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RefiBridgeWarning)
         project = read(project_path)
+    qdpx.check_zip(resolutions, RESOLUTIONS_LIMITS)
     try:
         rows = read_table(resolutions, "Disagreements", "source")
     except LookupError as error:

@@ -49,7 +49,8 @@ def agreement_workbook(report: AgreementReport, path: str | os.PathLike) -> None
     about = pd.DataFrame({"statement": report.statement})
     sheets = [
         Sheet("About", about, title="Inter-coder agreement", caption=[
-            f"Coders: {', '.join(report.coders)}. Every number on the following sheets is defined here."],
+            f"Coders: {', '.join(report.coders)}. Every number on the following sheets is defined here; the "
+            "Coverage sheet says which sources and codes each measure covered."],
             wrap=["statement"], widths={"statement": 130}, autofilter=False),
         Sheet("Per code", report.per_code, title="Agreement per code", caption=[
             "u_alpha_binary: Krippendorff's |u-alpha on the characters of all documents (is this passage coded "
@@ -73,6 +74,20 @@ def agreement_workbook(report: AgreementReport, path: str | os.PathLike) -> None
                        "(cu_coverage: the share of the text it rests on). Needs mutually exclusive subcodes."],
               cell_fill=_alpha_fill, number_formats={c: "0.000" for c in ("u_alpha", "u_alpha_binary", "cu_alpha")}
               | {"cu_coverage": "0.0%"}),
+        Sheet("Regions", report.regions, title="Pictures and PDF areas: agreement per code", caption=[
+            "regions <coder>: rectangles each coder drew with the code (picture areas, and PDF areas that did not "
+            "anchor to the PDF's text); sources, pages: where they lie. presence_*: is the code on the picture "
+            "(or PDF without text) at all; alpha, agreement and Gwet's AC1 over those sources.",
+            f"match/f1: two coders' rectangles of the code on one picture or PDF page match when their "
+            f"intersection over union reaches {report.settings.get('overlap', 0.9):.0%} (or "
+            f"{report.settings.get('lenient', 0.5):.0%}); one to one by an optimal assignment; match counts "
+            "rectangles with a match, f1 one-to-one pairs."] if len(report.regions) else [
+            "No picture or PDF area codings in this project: nothing to measure here."],
+            cell_fill=_alpha_fill, legend=legend if len(report.regions) else (),
+            number_formats={c: "0.000" for c in report.regions.columns if c.startswith(("presence", "match", "f1"))},
+            freeze_columns=1, fit_to_page=True),
+        Sheet("Coverage", report.coverage, title="Which sources and codes each measure covered",
+              widths={"measure": 62, "sources": 110, "codes": 8}, autofilter=False, fit_to_page=True),
         Sheet("Overall", report.overall, title="Overall", number_formats={"value": "0.000"}),
         Sheet("Disagreements", report.disagreements, title="Disagreements for the consensus meeting", caption=[
             "One row per passage the coders marked differently, in text order. kind: miss (a coder did not mark "
