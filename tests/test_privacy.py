@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import io
 import json
-import re
 import warnings
 import zipfile
 from dataclasses import replace
@@ -72,31 +71,32 @@ def _word(character: str) -> bool:
     return character.isalnum() or character == "_"
 
 
+def occurrences(text: str, entry: Entry, lower: str | None = None):
+    """Every place ``entry`` matches in ``text`` by the key's rules, found by plain search (``lower``: the
+    text in lower case, when the caller has it)."""
+    if entry.ignore_case:
+        hay, needle = (lower if lower is not None else text.lower()), entry.original.lower()
+    else:
+        hay, needle = text, entry.original
+    start = -1
+    while (start := hay.find(needle, start + 1)) != -1:
+        end = start + len(needle)
+        if not entry.anywhere and ((start > 0 and _word(text[start - 1]) and _word(text[start])) or
+                                   (end < len(text) and _word(text[end - 1]) and _word(text[end]))):
+            continue
+        yield start, end
+
+
 def naive_find(text: str, entries) -> list[tuple[int, int, str]]:
-    """Every match the key's rules allow, by trying every entry at every place; longest first, then earliest."""
-    candidates = []
-    for entry in entries:
-        hay, needle = (text.lower(), entry.original.lower()) if entry.ignore_case else (text, entry.original)
-        start = -1
-        while (start := hay.find(needle, start + 1)) != -1:
-            end = start + len(needle)
-            if not entry.anywhere and ((start > 0 and _word(text[start - 1]) and _word(text[start])) or
-                                       (end < len(text) and _word(text[end - 1]) and _word(text[end]))):
-                continue
-            candidates.append((start, end, entry.replacement))
+    """Every match the key's rules allow, by searching for every entry everywhere; longest first, then
+    earliest."""
+    lower = text.lower()
+    candidates = [(start, end, entry.replacement) for entry in entries for start, end in occurrences(text, entry, lower)]
     chosen = []
     for start, end, replacement in sorted(candidates, key=lambda c: (c[0] - c[1], c[0])):
         if all(end <= s or start >= e for s, e, _ in chosen):
             chosen.append((start, end, replacement))
     return sorted(chosen)
-
-
-def grep_pattern(entry: Entry) -> re.Pattern:
-    pattern = re.escape(entry.original)
-    if not entry.anywhere:
-        pattern = (r"(?<!\w)" if _word(entry.original[0]) else "") + pattern + \
-                  (r"(?!\w)" if _word(entry.original[-1]) else "")
-    return re.compile(pattern, re.IGNORECASE if entry.ignore_case else 0)
 
 
 def members(data: bytes, name: str) -> list[tuple[str, str]]:
@@ -108,15 +108,19 @@ def members(data: bytes, name: str) -> list[tuple[str, str]]:
     return [(name, html.unescape(data.decode(encoding, errors="replace")))]
 
 
-def leftovers(path: Path, entries) -> list[str]:
-    """Originals of ``entries`` still found in any member of the archive at ``path`` (and in its name)."""
+def leftovers(path: Path, entries, skip: tuple[str, ...] = ()) -> list[str]:
+    """Originals of ``entries`` still found in any member of the archive at ``path`` (and in its member names),
+    but in members whose names end with ``skip`` (media kept on purpose)."""
     found = []
-    for member, text in members(path.read_bytes(), path.name) + [("member names", "\n".join(
-            zipfile.ZipFile(path).namelist()))]:
+    names = "\n".join(zipfile.ZipFile(path).namelist()) if zipfile.is_zipfile(path) else ""
+    for member, text in members(path.read_bytes(), path.name) + [("member names", names)]:
+        if member.lower().endswith(skip):
+            continue
+        lower = text.lower()
         for entry in entries:
-            hit = grep_pattern(entry).search(text)
-            if hit:
-                found.append(f"{member}: {entry.original!r} in ...{text[max(0, hit.start() - 30):hit.end() + 30]!r}")
+            for start, end in occurrences(text, entry, lower):
+                found.append(f"{member}: {entry.original!r} in ...{text[max(0, start - 30):end + 30]!r}")
+                break
     return found
 
 
@@ -460,6 +464,27 @@ def test_real_nvivo_project_with_the_draft_key_as_it_comes(tmp_path):
     assert all(row["text"].startswith("[") or row["text"].endswith("]") for row in result.report.moved)
 
 
+CORPUS_PROJECTS = sorted(p for p in CORPUS.glob("*/*") if p.suffix in (".qdpx", ".qde"))
+MEDIA = (".jpeg", ".jpg", ".png", ".pdf", ".mp3", ".m4a", ".wav", ".mp4", ".mov")
+
+
+@pytest.mark.parametrize("path", CORPUS_PROJECTS, ids=lambda p: p.name)
+def test_every_real_export_with_its_draft_key(path, tmp_path):
+    """Every tool's export, with the 300 most frequent suggestions of its draft as the key and media kept:
+    nothing of the key left outside the media, every coding on its passage, a valid file."""
+    before = read(path)
+    draft = suggest(before).sort_values("count", ascending=False, kind="stable").head(300)
+    key = Key(Entry(row.original, row.replacement) for row in draft.itertuples())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RefiBridgeWarning)  # media kept: named one by one
+        result = pseudonymise(before, key, codes=True, keep_media=True)
+    out = write(result.project, tmp_path / f"shared{path.suffix}")
+    assert leftovers(out, key.entries, skip=MEDIA) == []
+    check_codings_on_their_passages(before, read(out), key)
+    if path.suffix == ".qdpx":
+        assert validate(str(out)).ok
+
+
 def second_reader(project: Project) -> Project:
     """The project with every other coding repeated by a second user, so that agreement can be computed."""
     reader = User(guid="00000000-0000-4000-8000-000000000002", name="Second reader")
@@ -479,6 +504,7 @@ def test_media_are_refused_unless_kept_and_then_named(tmp_path):
         pseudonymise(project, key)
     with pytest.warns(RefiBridgeWarning) as caught:
         result = pseudonymise(project, key, keep_media=True)
+    assert leftovers(write(result.project, tmp_path / "kept.qdpx"), key.entries, skip=MEDIA) == []
     named = [str(w.message) for w in caught if "was kept as it is" in str(w.message)]
     assert len(named) == 27 and all("picture" in message for message in named)
     out = write(result.project, tmp_path / "pictures.qdpx")

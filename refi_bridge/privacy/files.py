@@ -68,11 +68,11 @@ class _Carried:
         rich = owner.rich_text_path
         if rich is not None:
             name = internal_file(rich)
-            if owner.text is None and name is not None:
+            stored = self.stored(name)
+            if owner.text is None and stored is not None:
                 raise PseudonymisationError(
                     f"{label}: its text is only in {name!r}, an original-format document that cannot be rewritten; "
                     "export the project again with plain texts (every REFI-QDA tool writes them).")
-            stored = self.stored(name)
             self.report.files.append({"file": name or rich, "object": label, "kind": "rich-text original",
                                       "action": "dropped" if stored else "reference removed",
                                       "why": "the plain text carries the text, and the key rewrote it"})

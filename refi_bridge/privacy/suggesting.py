@@ -145,7 +145,7 @@ def suggest(project: Project, *, min_count: int = 2) -> pd.DataFrame:
         i = 0
         while i < len(tokens):
             start, end, word = tokens[i]
-            if not _capitalised(word) or any(s <= start < e for s, e in taken):
+            if not _capitalised(word) or taken[start]:
                 i += 1
                 continue
             # -- a run of capitalised words joined by single spaces --
@@ -185,16 +185,17 @@ def suggest(project: Project, *, min_count: int = 2) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
-def _structured(text: str, note) -> list[tuple[int, int]]:
-    """Find e-mails, URLs, dates, phone numbers and long numbers in ``text``; return the spans taken."""
-    taken: list[tuple[int, int]] = []
+def _structured(text: str, note) -> bytearray:
+    """Find e-mails, URLs, dates, phone numbers and long numbers in ``text``; return which characters they
+    take (1 for taken), so that words inside them are not counted again."""
+    taken = bytearray(len(text))
     for category, pattern in _PATTERNS:
         for m in pattern.finditer(text):
-            if any(m.start() < e and s < m.end() for s, e in taken):
+            if 1 in taken[m.start():m.end()]:
                 continue
             if category == "phone" and sum(c.isdigit() for c in m.group()) < 7:
                 continue
-            taken.append((m.start(), m.end()))
+            taken[m.start():m.end()] = b"\x01" * (m.end() - m.start())
             note(m.group(), text, m.start(), m.end(), category)
     return taken
 
