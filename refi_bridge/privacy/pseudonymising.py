@@ -114,7 +114,7 @@ def pseudonymise(project: Project | str | os.PathLike,
 
 def _pseudonymise(project: Project, key: Key, codes: bool, coders: Mapping[str, str],
                   keep_media: bool) -> tuple[Project, PseudonymisationReport]:
-    work = _Rewriter(project, key, codes)
+    work = _Rewriter(key, codes)
     users = _rename_users(project, coders, work.report)
     sources = tuple(work.source(source) for source in project.sources)
     notes = tuple(work.owner(note, "note text", "note") for note in project.notes)
@@ -174,13 +174,12 @@ def _rename_users(project: Project, coders: Mapping[str, str], report: Pseudonym
 class _Rewriter:
     """Applies one key to the parts of one project, counting where each entry matched."""
 
-    def __init__(self, project: Project, key: Key, codes: bool) -> None:
+    def __init__(self, key: Key, codes: bool) -> None:
         self.key = key
         self.codes = codes
         self.counts: Counter = Counter()  # (entry, where, object) -> replacements
         self.report = PseudonymisationReport(key.entries)
-        self.paths = project.code_paths()
-        self.moved: list[tuple] = []      # (source label, selection, old start, old end, owner, new selection)
+        self.moved: list[tuple] = []  # (object's label, old selection, new start, new end, new text, edges)
         self.shifted = 0
 
     # -- strings ---------------------------------------------------------------------------------------------
@@ -273,9 +272,9 @@ class _Rewriter:
                 for match in done.matches:
                     self.counts[(match.entry, where, label)] += 1
                 changes["text"] = done.text
-            changes["selections"] = self.selections(owner.selections, done.positions, label, owner, done.text)
+            changes["selections"] = self.selections(owner.selections, done.positions, label, done.text)
         else:
-            changes["selections"] = self.selections(owner.selections, None, label, owner, owner.text)
+            changes["selections"] = self.selections(owner.selections, None, label, owner.text)
         return self._apply(owner, changes)
 
     def selection(self, selection, label: str):
@@ -286,7 +285,8 @@ class _Rewriter:
             changes["representation"] = self.owner(selection.representation, "PDF text", "PDF text", label)
         return changes
 
-    def selections(self, selections: tuple, positions: PositionMap | None, label: str, owner, new_text: str | None):
+    def selections(self, selections: tuple, positions: PositionMap | None, label: str, new_text: str | None):
+        """Selections with their own texts rewritten and, for text selections, their positions moved."""
         out = []
         changed = False
         for selection in selections:
@@ -328,7 +328,7 @@ class _Rewriter:
             changes["sync_points"] = tuple(
                 replace(p, position=positions.start(p.position)) if p.position is not None else p
                 for p in transcript.sync_points)
-        changes["selections"] = self.selections(transcript.selections, None, what, transcript, None)
+        changes["selections"] = self.selections(transcript.selections, None, what, None)
         return self._apply(transcript, changes)
 
     # -- the project's parts ---------------------------------------------------------------------------------
@@ -351,7 +351,7 @@ class _Rewriter:
             transcripts = tuple(self.transcript(t, label) for t in source.transcripts)
             if any(new is not old for new, old in zip(transcripts, source.transcripts)):
                 changes["transcripts"] = transcripts
-        changes["selections"] = self.selections(source.selections, None, label, source, None)
+        changes["selections"] = self.selections(source.selections, None, label, None)
         return self._apply(source, changes)
 
     def code(self, code: Code) -> Code:
