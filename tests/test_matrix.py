@@ -95,9 +95,9 @@ def test_quotes_sheet_lists_the_passages_behind_every_mark(merged, tmp_path):
     built = write_matrix(merged, out, group_by="variable:Outcome", min_coders=2)
     sheet = load_workbook(out)["Quotes"]
     rows = list(sheet.iter_rows(values_only=True))
-    header = next(i for i, r in enumerate(rows) if r[0] == "theme")
+    header = next(i for i, r in enumerate(rows) if r[0] == "Theme")
     names = rows[header]
-    assert {"source", "Perspective", "Session", "coder", "code", "text"} <= set(names)
+    assert {"Source", "Perspective", "Session", "Coder", "Code", "Text"} <= set(names)
     quoted = {(r[0], r[1]) for r in rows[header + 1:]}
     marked = {(t, d) for t in THEMES for d in DYADS if built.table.loc[t, d] == MARK}
     assert quoted == marked
@@ -119,11 +119,15 @@ def test_split_by_perspective_and_session(merged):
 
 def test_cells_count_sources_and_coders(merged):
     project = read(merged)
+    codings = matrix(project, cell="codings")
     counts = matrix(project, cell="count")
     sources = matrix(project, cell="sources")
     coders = matrix(project, cell="coders")
-    assert (counts.values >= sources.values).all() and sources.values.max() <= 4
-    assert int(counts.values.sum()) == sum(1 for _ in project.iter_codings())
+    assert (codings.values >= counts.values).all() and (counts.values >= sources.values).all()
+    assert sources.values.max() <= 4
+    assert int(codings.values.sum()) == sum(1 for _ in project.iter_codings())
+    # -- three coders marking much the same passages: far fewer passages than codings --
+    assert int(counts.values.sum()) < 0.6 * int(codings.values.sum())
     assert coders.attrs["coders"] == {"AO": "Amara Okafor", "IH": "Ingrid Halvorsen", "TF": "Tomás Ferreira"}
     assert coders.loc["1. Safety/withdrawal", "Dyad 01"] == "AO IH TF"
 

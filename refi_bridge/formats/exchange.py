@@ -3,7 +3,7 @@
 The kind of a file is told from its content, not its name: a ZIP is a ``.qdpx``, XML with a ``<Project>``
 root a ``.qde``, with a ``<CodeBook>`` root a ``.qdc``. Output is written to a temporary file next to the
 target and renamed into place, so a failure never leaves half a file, and a file the project was read
-from is never overwritten.
+from is never overwritten (:mod:`refi_bridge.formats.outputs`).
 """
 
 from __future__ import annotations
@@ -16,17 +16,20 @@ from pathlib import Path
 from refi_bridge.errors import ProjectFileError, RefiBridgeWarning
 from refi_bridge.formats import dialects as _dialects
 from refi_bridge.formats import qde, qdpx
+from refi_bridge.formats.outputs import atomic_output, check_outputs
 from refi_bridge.model import Project, TextSource, internal_file
+from refi_bridge.progress import Progress, Reporter, quiet
 
 KINDS = {".qdpx": "qdpx", ".qde": "qde", ".qdc": "qdc"}
 
 
-def read(path: str | os.PathLike, *, limits: qdpx.ReadLimits = qdpx.DEFAULT_LIMITS) -> Project:
+def read(path: str | os.PathLike, *, limits: qdpx.ReadLimits = qdpx.DEFAULT_LIMITS,
+         progress: Progress | Reporter | None = None) -> Project:
     """Read a ``.qdpx``, ``.qde`` or ``.qdc`` file into a :class:`~refi_bridge.model.Project`.
 
     Quirks of the producing tool are fixed on the way (see ``docs/dialects.md``); anything that could not
     be carried, or a guess that had to be made, is reported as a :class:`RefiBridgeWarning` and listed in
-    ``project.read_info.warnings``.
+    ``project.read_info.warnings``. ``progress`` is told what is being read (see :mod:`refi_bridge.progress`).
 
     Raises:
         ProjectFileError: the file is missing, unreadable or not a REFI-QDA file.
@@ -43,6 +46,7 @@ def read(path: str | os.PathLike, *, limits: qdpx.ReadLimits = qdpx.DEFAULT_LIMI
             head = stream.read(8)
     except OSError as error:
         raise ProjectFileError(f"{where}: cannot be read ({error.strerror or error}).", where) from None
+    quiet(progress)(f"reading {file.name} ({size_text(file.stat().st_size)})")
     if qdpx.is_archive(head):
         archive = qdpx.open_archive(file, limits)
         with qdpx.member_reader(archive) as resolve:
@@ -78,13 +82,15 @@ def read(path: str | os.PathLike, *, limits: qdpx.ReadLimits = qdpx.DEFAULT_LIMI
 
 
 def write(project: Project, path: str | os.PathLike, dialect: str = "refi", *,
-          protect: Iterable[str | os.PathLike] = (), style: _dialects.ExportStyle | None = None) -> list[str]:
+          protect: Iterable[str | os.PathLike] = (), style: _dialects.ExportStyle | None = None,
+          progress: Progress | Reporter | None = None) -> list[str]:
     """Write a project as ``.qdpx``, ``.qde`` or ``.qdc`` (chosen by the extension of ``path``).
 
     ``dialect`` adapts the file to the tool that will import it (``refi``, ``nvivo``, ``qualcoder``; see
     :mod:`refi_bridge.formats.dialects`). Returns notes on what the target tool will not keep; each is also issued
     as a :class:`RefiBridgeWarning`. ``protect`` names further files that must not be overwritten;
-    ``style`` makes the file look as a given tool would package it (see :class:`ExportStyle`).
+    ``style`` makes the file look as a given tool would package it (see :class:`ExportStyle`);
+    ``progress`` is told what is being written.
 
     Raises:
         ProjectFileError: unknown extension, or ``path`` is a file the project was read from.
@@ -100,6 +106,7 @@ def write(project: Project, path: str | os.PathLike, dialect: str = "refi", *,
     if project.read_info is not None and project.read_info.path:
         guarded.append(project.read_info.path)
     check_outputs([(target, None)], guarded)
+    quiet(progress)(f"writing {target.name}")
     prepared, notes = _dialects.prepare(project, chosen)
     style = style or _dialects.ExportStyle()
     if kind == "qdc" and not prepared.codes:
@@ -133,67 +140,13 @@ def write(project: Project, path: str | os.PathLike, dialect: str = "refi", *,
     return notes
 
 
-def check_outputs(outputs: Iterable[tuple[str | os.PathLike, Iterable[str] | None]],
-                  inputs: Iterable[str | os.PathLike]) -> None:
-    """Refuse, before anything is written, outputs that would replace an input, have the wrong extension,
-    repeat each other, or lie in a folder that is missing or not writable.
-
-    ``outputs`` pairs each path with the extensions it may have (None: any).
-    """
-    sources = [Path(p) for p in inputs if p is not None]
-    seen: list[Path] = []
-    for path, suffixes in outputs:
-        if path is None:
-            continue
-        target = Path(path)
-        if suffixes is not None and target.suffix.lower() not in suffixes:
-            raise ProjectFileError(f"{target}: this output must be a {' or '.join(suffixes)} file; change the name.",
-                                   str(target))
-        for other in seen:
-            if other.resolve() == target.resolve():
-                raise ProjectFileError(f"{target}: named for two outputs; give each output its own file.", str(target))
-        seen.append(target)
-        folder = target.parent
-        if not folder.is_dir():
-            raise ProjectFileError(f"{target}: the folder {folder} does not exist; create it first.", str(target))
-        if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
-            raise ProjectFileError(f"{target}: cannot be written here (permission denied); choose another place.",
-                                   str(target))
-        for source in sources:
-            same = target.resolve() == source.resolve()
-            if not same and target.exists() and source.exists():
-                try:
-                    same = os.path.samefile(target, source)
-                except OSError:
-                    same = False
-            if same:
-                raise ProjectFileError(f"{target}: refusing to overwrite an input file; write the result to a new "
-                                       "file.", str(target))
+def size_text(size: int) -> str:
+    """A file size as people read it: 812 bytes, 36 KB, 2.3 MB."""
+    if size < 1000:
+        return f"{size} bytes"
+    if size < 1_000_000:
+        return f"{size / 1000:.0f} KB"
+    return f"{size / 1_000_000:.1f} MB"
 
 
-class atomic_output:
-    """Context manager giving a temporary path next to ``target``, renamed onto it only on success."""
-
-    def __init__(self, target: Path) -> None:
-        self.target = Path(target)
-        self.temporary = self.target.with_name(f".{self.target.name}.{os.getpid()}.partial")
-
-    def __enter__(self) -> Path:
-        check_outputs([(self.target, None)], ())
-        return self.temporary
-
-    def __exit__(self, kind, error, trace) -> None:
-        if kind is None:
-            try:
-                os.replace(self.temporary, self.target)
-            except OSError as problem:
-                self.temporary.unlink(missing_ok=True)
-                raise ProjectFileError(f"{self.target}: cannot be written ({problem.strerror or problem}).",
-                                       str(self.target)) from None
-        else:
-            self.temporary.unlink(missing_ok=True)
-            if isinstance(error, OSError) and not isinstance(error, ProjectFileError) and \
-                    str(getattr(error, "filename", "")) == str(self.temporary):
-                # -- name the file the user asked for, not our temporary one --
-                raise ProjectFileError(f"{self.target}: cannot be written ({error.strerror or error}).",
-                                       str(self.target)) from None
+__all__ = ["KINDS", "atomic_output", "check_outputs", "read", "size_text", "write"]

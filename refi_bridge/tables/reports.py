@@ -16,7 +16,8 @@ from refi_bridge.agreement.consensus import ConsensusResult, build
 from refi_bridge.agreement.report import AgreementReport, compute
 from refi_bridge.errors import AgreementError, RefiBridgeWarning
 from refi_bridge.formats.exchange import atomic_output, check_outputs, read, write
-from refi_bridge.progress import Progress, quiet
+from refi_bridge.formats.outputs import all_or_none
+from refi_bridge.progress import Progress, Reporter, quiet
 from refi_bridge.tables.excel import read_table
 from refi_bridge.tables.workbooks import agreement_workbook, matrix_workbook
 
@@ -24,35 +25,37 @@ from refi_bridge.tables.workbooks import agreement_workbook, matrix_workbook
 def agreement(project_path: str | os.PathLike, output: str | os.PathLike | None = None, *,
               json_path: str | os.PathLike | None = None, coders: Sequence[str] | None = None,
               codes: Sequence[str] | None = None, overlap: float = 0.9, bootstrap: int = 1000,
-              only_coded_documents: bool = False, progress: Progress | None = None) -> AgreementReport:
-    """Compute agreement for a project file and write the workbook (``output``) and JSON (``json_path``)."""
+              only_coded_documents: bool = False, progress: Progress | Reporter | None = None) -> AgreementReport:
+    """Compute agreement for a project file and write the workbook (``output``) and JSON (``json_path``):
+    both, or (when interrupted or failing) neither."""
     say = quiet(progress)
     check_outputs([(output, (".xlsx",)), (json_path, (".json",))], [project_path])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RefiBridgeWarning)
-        project = read(project_path)
-    say(f"read {Path(project_path).name}; computing agreement ({bootstrap} bootstrap resamples)")
+        project = read(project_path, progress=say)
     report = compute(project, coders=coders, codes=codes, overlap=overlap, bootstrap=bootstrap,
-                     only_coded_documents=only_coded_documents)
-    if output is not None:
-        agreement_workbook(report, output)
-        say(f"wrote {output}")
-    if json_path is not None:
-        target = Path(json_path)
-        with atomic_output(target) as temporary:
-            temporary.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
-        say(f"wrote {json_path}")
+                     only_coded_documents=only_coded_documents, progress=say)
+    with all_or_none():
+        if output is not None:
+            say(f"writing {Path(output).name}")
+            agreement_workbook(report, output, source=Path(project_path).name, progress=say)
+        if json_path is not None:
+            target = Path(json_path)
+            say(f"writing {target.name}")
+            with atomic_output(target) as temporary:
+                temporary.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
     return report
 
 
 def consensus(project_path: str | os.PathLike, resolutions: str | os.PathLike, output: str | os.PathLike, *,
-              dialect: str = "refi", progress: Progress | None = None) -> ConsensusResult:
+              dialect: str = "refi", progress: Progress | Reporter | None = None) -> ConsensusResult:
     """Turn a filled-in disagreements sheet into a ``consensus`` coder layer and write the project."""
     say = quiet(progress)
     check_outputs([(output, (".qdpx", ".qde"))], [project_path, resolutions])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RefiBridgeWarning)
-        project = read(project_path)
+        project = read(project_path, progress=say)
+    say(f"reading the resolutions in {Path(resolutions).name}")
     try:
         rows = read_table(resolutions, "Disagreements", "source")
     except LookupError as error:
@@ -62,15 +65,14 @@ def consensus(project_path: str | os.PathLike, resolutions: str | os.PathLike, o
         if column not in rows.columns:
             raise AgreementError(f"{resolutions}: the Disagreements sheet has no {column!r} column; it must be "
                                  "the sheet refi-bridge wrote, with its columns kept.")
+    say("building the consensus layer")
     try:
         result = build(project, rows.to_dict(orient="records"))
     except AgreementError as error:
         raise AgreementError(f"{resolutions}: {error}") from None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RefiBridgeWarning)
-        write(result.project, output, dialect=dialect, protect=[project_path, resolutions])
-    say(f"wrote {output}: {result.agreed} agreed passages, {result.resolved} resolved, {result.rejected} "
-        f"rejected, {len(result.unresolved)} unresolved")
+        write(result.project, output, dialect=dialect, protect=[project_path, resolutions], progress=say)
     return result
 
 
@@ -83,7 +85,7 @@ def consensus(project_path: str | os.PathLike, resolutions: str | os.PathLike, o
 def matrix(project_path: str | os.PathLike, output: str | os.PathLike, *, rows: str = "themes",
            columns: str = "cases", split: str | None = None, group_by: str | None = None, cell: str = "mark",
            min_coders: int = 1, coders: Sequence[str] | None = None, title: str | None = None,
-           progress: Progress | None = None):
+           progress: Progress | Reporter | None = None):
     """Build the matrix of a project file and write its workbook; returns the :class:`Matrix`."""
     from refi_bridge.tables.matrices import build as build_matrix
 
@@ -91,10 +93,10 @@ def matrix(project_path: str | os.PathLike, output: str | os.PathLike, *, rows: 
     check_outputs([(output, (".xlsx",))], [project_path])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RefiBridgeWarning)
-        project = read(project_path)
+        project = read(project_path, progress=say)
+    say(f"building the matrix: {rows} x {columns}" + (f", split by {split}" if split else ""))
     built = build_matrix(project, rows=rows, columns=columns, split=split, group_by=group_by, cell=cell,
                          min_coders=min_coders, coders=coders)
-    matrix_workbook(built, output, title=title)
-    say(f"wrote {output}: {built.table.shape[0]} rows x {built.table.shape[1]} columns, "
-        f"{len(built.contributions)} passages behind them")
+    say(f"writing {Path(output).name}")
+    matrix_workbook(built, output, title=title, progress=say)
     return built
