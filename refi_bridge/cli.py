@@ -30,10 +30,12 @@ class Interrupted(click.ClickException):
         click.echo(("\n" if sys.stderr.isatty() else "") + self.message, err=True)
 
 
-def _interrupted() -> Interrupted:
+def _interrupted(before: int = 0) -> Interrupted:
+    """The message for Ctrl-C: nothing was written, or (when it came as the outputs were put in place, and
+    waited for that) what was. ``before`` is how many outputs the process had written when the command began."""
     from refi_bridge.formats.outputs import written
 
-    done = written()
+    done = [path for path in written()[before:] if path.exists()]  # staged files the command removed are gone
     if not done:
         return Interrupted("interrupted; nothing was written")
     return Interrupted(f"interrupted after writing {', '.join(str(p) for p in done)}")
@@ -50,12 +52,16 @@ class _Group(click.Group):
             raise _interrupted() from None
 
     def invoke(self, ctx: click.Context):
+        before = 0
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RefiBridgeWarning)
             try:
+                from refi_bridge.formats.outputs import written
+
+                before = len(written())
                 return super().invoke(ctx)
             except KeyboardInterrupt:
-                raise _interrupted() from None
+                raise _interrupted(before) from None
             except RefiBridgeError as error:
                 raise click.ClickException(str(error)) from None
             except PermissionError as error:
