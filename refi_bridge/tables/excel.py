@@ -437,7 +437,7 @@ def _write_sheet(ws, sheet: Sheet, advance: Callable[[int], None] | None = None)
             if lines > 1:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
                 ws.row_dimensions[row].height = _height(lines)
-    ws.freeze_panes = ws.cell(row=layout.header_row + 1, column=sheet.freeze_columns + 1)
+    ws.freeze_panes = f"{get_column_letter(sheet.freeze_columns + 1)}{layout.header_row + 1}"
     if sheet.autofilter and len(frame) and columns:
         ws.auto_filter.ref = f"A{layout.header_row}:{get_column_letter(len(columns))}{layout.last_row}"
     _print_setup(ws, title_rows=(layout.header_top, layout.header_row), one_page=sheet.one_page,

@@ -379,6 +379,8 @@ def _table(row_defs, column_defs, groups, group_order, contributions, cell, min_
     else:
         columns = pd.Index(labels, name="column")
     frame = pd.DataFrame(data, index=index, columns=columns)
+    if heading and cell in ("count", "codings", "sources"):
+        frame = frame.astype("Int64")  # counts stay integers beside a heading's empty cells
     frame.attrs["coders"] = {label: name for name, label in short.items()}
     return frame
 
@@ -437,7 +439,7 @@ def summaries(frame: pd.DataFrame) -> tuple[list[int | None], list[int]]:
     """Per row, in how many columns the row is present (split sub-columns rolled up into their column; None
     for a heading); per (sub-)column, how many rows are present in it."""
     def filled(value) -> bool:
-        return value is not None and bool(value) and value != 0
+        return value is not None and not (not isinstance(value, str) and pd.isna(value)) and bool(value)
 
     headings = set(frame.attrs.get("headings", ()))
     tops = [key[0] if isinstance(frame.columns, pd.MultiIndex) else key for key in frame.columns]

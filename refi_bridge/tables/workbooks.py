@@ -396,7 +396,8 @@ def matrix_workbook(built, path: str | os.PathLike, *, title: str | None = None,
     names = [f"{k[0]} | {k[1]}" if split else str(k) for k in keys]
     counting = built.cell in ("count", "codings", "sources")
     # -- an empty cell is blank, not 0: the eye finds the filled ones --
-    values = [[None if counting and (v is None or v == 0) else v for v in row] for row in table.values.tolist()]
+    values = [[None if v is None or (counting and (pd.isna(v) or v == 0)) else v for v in row]
+              for row in table.values.tolist()]
     frame = pd.DataFrame(values, columns=names)
     top = [k[0] if split else k for k in keys]
     labels = list(dict.fromkeys(top))

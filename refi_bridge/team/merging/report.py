@@ -95,14 +95,23 @@ EXAMPLES = 3
 
 @dataclass
 class Look:
-    """A kind of thing in the report that a person should check: what, how many, in which table (and file),
-    with a few examples."""
+    """A kind of thing in the report that a person should check: what (a phrase that starts with a plural
+    noun, or a note), how many, in which table (and file), with a few examples."""
 
     what: str
     count: int
     table: str
     file: str
     examples: list[str]
+
+    def phrase(self) -> str:
+        """The count and what: "46 codes whose parent differs...", "1 coding not placed exactly..."."""
+        if self.table == "files":  # a note: a sentence of its own
+            return self.what
+        noun, _, rest = self.what.partition(" ")
+        if self.count == 1 and noun.endswith("s"):
+            noun = noun[:-1]
+        return f"{self.count:,} {noun} {rest}"
 
 
 @dataclass
@@ -187,7 +196,7 @@ class MergeReport:
         for row in self.not_carried:
             lost.setdefault((row.file, row.element, row.why), []).append(row)
         for (file, element, why), rows in lost.items():
-            out.append(Look(f"{element} not carried: {why}", len(rows), "not_carried", file,
+            out.append(Look(f"{element}s not carried: {why}", len(rows), "not_carried", file,
                             [r.what for r in rows[:EXAMPLES]]))
         edited: dict[str, list[SourceMatch]] = {}
         for row in self.sources:
@@ -222,8 +231,7 @@ class MergeReport:
         looks = self.looks()
         if not looks:
             return f"{merged}; nothing needs a look."
-        things = "; ".join(f"{look.count:,} {look.what}" if look.count > 1 or look.table != "files" else look.what
-                           for look in looks[:3])
+        things = "; ".join(look.phrase() for look in looks[:3])
         more = f"; and {len(looks) - 3} more" if len(looks) > 3 else ""
         return f"{len(looks)} thing{'s' if len(looks) != 1 else ''} need{'' if len(looks) != 1 else 's'} a look: " \
                f"{things}{more}. ({merged}.)"
