@@ -16,6 +16,7 @@ import math
 import re
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
+from copy import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,8 +203,11 @@ def line_count(text: object, width: float, bold: bool = False) -> int:
     if text is None:
         return 1
     per_line = max(1, int(width * _CHARS_PER_WIDTH * (0.88 if bold else 1.0)))
+    text = str(text)
+    if len(text) <= per_line and "\n" not in text:
+        return 1
     lines = 0
-    for paragraph in str(text).split("\n"):
+    for paragraph in text.split("\n"):
         lines += max(1, len(textwrap.wrap(paragraph, per_line, break_long_words=True,
                                           break_on_hyphens=False)))
         if lines >= _MAX_LINES:
@@ -242,6 +246,7 @@ def write_workbook(path: str | Path, sheets: Sequence[Sheet | Page], progress=No
                 _write_page(ws, sheet)
             else:
                 _write_sheet(ws, sheet, advance)
+    say("saving the workbook")
     book.save(path)
 
 
@@ -338,6 +343,9 @@ def _write_table(ws, top: int, left: int, frame: pd.DataFrame, shown: Sequence[s
     bold = set(bold_columns)
     sections = set(section_rows)
     last = len(frame) - 1
+    # -- a cell's style is set once per look and copied after: openpyxl hashes every style it is given,
+    #    which on a table of 10,000 rows costs more than everything else together --
+    looks: dict[tuple, object] = {}
     for r, values in enumerate(frame.itertuples(index=False, name=None)):
         row += 1
         if r in sections:
@@ -347,19 +355,26 @@ def _write_table(ws, top: int, left: int, frame: pd.DataFrame, shown: Sequence[s
         for col, (name, value) in enumerate(zip(columns, values)):
             shown_value = clean(value)
             cell = _text_cell(ws, row, left + col, shown_value)
-            cell.border = BORDER
-            cell.alignment = aligns[name]
             chosen = cell_format(r, name, value) if cell_format is not None else None
             chosen = chosen or number_formats.get(name)
-            if chosen and _applies(chosen, cell.value):
-                cell.number_format = chosen
+            chosen = chosen if chosen and _applies(chosen, cell.value) else None
             colour = cell_fill(r, name, value) if cell_fill is not None else None
-            if colour:
-                cell.fill = _fill(colour)
-            elif fills.get(name) is not None:
-                cell.fill = fills[name]
-            if (bold_last_row and r == last) or name in bold:
-                cell.font = Font(bold=True)
+            strong = (bold_last_row and r == last) or name in bold
+            look = (name, chosen, colour, strong)
+            if look in looks:
+                cell._style = copy(looks[look])
+            else:
+                cell.border = BORDER
+                cell.alignment = aligns[name]
+                if chosen:
+                    cell.number_format = chosen
+                if colour:
+                    cell.fill = _fill(colour)
+                elif fills.get(name) is not None:
+                    cell.fill = fills[name]
+                if strong:
+                    cell.font = Font(bold=True)
+                looks[look] = copy(cell._style)
             note = cell_note(r, name, value) if cell_note is not None else None
             if note:
                 cell.comment = _comment(note)
