@@ -253,7 +253,7 @@ def test_codes_that_cannot_be_coded_are_headings_and_empty_cells_are_blank(tmp_p
     assert any(f"A{header + 2}" in str(m) for m in sheet.merged_cells.ranges)
     assert body["Theme > used"] == [2, None, "1 of 2"]           # an empty cell is blank, not 0
     assert body["Theme > unused"] == [None, None, "0 of 2"]
-    assert body["Themes per column"][:2] == [1, 0]
+    assert body["Codes per column"][:2] == [1, 0]
     caption = " ".join(str(r[0]) for r in rows[:header] if r[0])
     assert "overlapping segments of one code by different coders are one passage" in caption
 

@@ -172,9 +172,10 @@ def test_the_agreement_workbook_opens_on_a_one_page_summary(agreement):
     assert len(chart.series) == 1 and chart.series[0].errBars.errValType == "cust"
     assert [s.tx.strRef.f for s in chart._charts[1].series] and len(chart._charts[1].series) == 2
     # -- a methods paragraph with this study's numbers --
-    methods = next(v for r in rows for v in r if isinstance(v, str) and v.startswith("Methods"))
-    assert "Three coders" in methods and "47 text documents (64,928 characters)" in methods
-    assert "1,000" not in methods and "(200 resamples)" in methods and report.methods in methods
+    heading = next(i for i, r in enumerate(rows) if isinstance(r[0], str) and r[0].startswith("Methods"))
+    methods = rows[heading + 1][0]
+    assert methods == report.methods and "Three coders" in methods and "47 text documents (64,928 characters)" in methods
+    assert "1,000" not in methods and "(200 resamples)" in methods
 
 
 def test_detail_sheets_show_researchers_headers_with_their_meanings(agreement):

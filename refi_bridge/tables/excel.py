@@ -34,6 +34,7 @@ _MAX_CELL = 32767
 _THIN = Side(style="thin", color="B7B7B7")
 BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 HEADER_FILL = "E7E6E6"
+FONT = "Calibri"
 SECTION_FILL = "F2F2F2"
 LINE_HEIGHT = 14.5        # points per line of 11-point text (Excel's Calibri; LibreOffice's stand-ins are smaller)
 # -- characters of running text per unit of column width (the width of a "0"), measured on the widest
@@ -190,6 +191,11 @@ def _text_cell(ws, row: int, column: int, value: object):
     return cell
 
 
+def _font(**options) -> Font:
+    """A font in the workbook's typeface: a font without a name is drawn in LibreOffice's default serif."""
+    return Font(name=FONT, **options)
+
+
 def _fill(colour: str | None) -> PatternFill | None:
     if not colour:
         return None
@@ -311,7 +317,7 @@ def _write_table(ws, top: int, left: int, frame: pd.DataFrame, shown: Sequence[s
     for spans in header_rows:
         for label, first, last, colour in spans:
             cell = ws.cell(row=row, column=left + first, value=clean(label))
-            cell.font = Font(bold=True)
+            cell.font = _font(bold=True)
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
             for col in range(left + first, left + last + 1):
                 target = ws.cell(row=row, column=col)
@@ -327,7 +333,7 @@ def _write_table(ws, top: int, left: int, frame: pd.DataFrame, shown: Sequence[s
     header_lines = 1
     for col, name in enumerate(columns):
         cell = _text_cell(ws, row, left + col, clean(shown[col]))
-        cell.font = Font(bold=True)
+        cell.font = _font(bold=True)
         cell.border = BORDER
         cell.alignment = Alignment(horizontal="center" if name in center else "left",
                                    vertical="center", wrap_text=True)
@@ -373,7 +379,7 @@ def _write_table(ws, top: int, left: int, frame: pd.DataFrame, shown: Sequence[s
                 elif fills.get(name) is not None:
                     cell.fill = fills[name]
                 if strong:
-                    cell.font = Font(bold=True)
+                    cell.font = _font(bold=True)
                 looks[look] = copy(cell._style)
             note = cell_note(r, name, value) if cell_note is not None else None
             if note:
@@ -393,7 +399,7 @@ def _write_table(ws, top: int, left: int, frame: pd.DataFrame, shown: Sequence[s
 
 def _section_row(ws, row: int, left: int, width: int, label: object) -> None:
     cell = _text_cell(ws, row, left, clean(label))
-    cell.font = Font(bold=True)
+    cell.font = _font(bold=True)
     cell.fill = _fill(SECTION_FILL)
     cell.alignment = Alignment(vertical="center")
     for col in range(left, left + width):
@@ -423,10 +429,10 @@ def _write_sheet(ws, sheet: Sheet, advance: Callable[[int], None] | None = None)
     span = sum(widths[:printed])
     row = 1
     if sheet.title:
-        _line(ws, row, 1, max(1, printed), sheet.title, span, Font(bold=True, size=14), size=14)
+        _line(ws, row, 1, max(1, printed), sheet.title, span, _font(bold=True, size=14), size=14)
         row += 1
     for line in sheet.caption:
-        _line(ws, row, 1, max(1, printed), line, span, Font(italic=True, color="404040"))
+        _line(ws, row, 1, max(1, printed), line, span, _font(italic=True, color="404040"))
         row += 1
     if sheet.title or sheet.caption:
         row += 1
@@ -438,10 +444,10 @@ def _write_sheet(ws, sheet: Sheet, advance: Callable[[int], None] | None = None)
     row = layout.last_row
     for line in sheet.footer:
         row += 1
-        _line(ws, row, 1, max(1, printed), line, span, Font(italic=True, color="404040"))
+        _line(ws, row, 1, max(1, printed), line, span, _font(italic=True, color="404040"))
     if sheet.legend:
         row += 2
-        ws.cell(row=row, column=1, value="Legend").font = Font(bold=True)
+        ws.cell(row=row, column=1, value="Legend").font = _font(bold=True)
         for label, colour in sheet.legend:
             row += 1
             cell = ws.cell(row=row, column=1, value=clean(label))
@@ -495,8 +501,8 @@ def _print_setup(ws, *, title_rows: tuple[int, int] | None, one_page: bool,
 # Pages
 # -------------------------------------------------------------------------------------------------------
 
-_STYLES = {"plain": (Font(), 11), "caption": (Font(italic=True, color="404040"), 11),
-           "heading": (Font(bold=True, size=12), 12), "title": (Font(bold=True, size=14), 14)}
+_STYLES = {"plain": (_font(), 11), "caption": (_font(italic=True, color="404040"), 11),
+           "heading": (_font(bold=True, size=12), 12), "title": (_font(bold=True, size=14), 14)}
 
 
 def _write_page(ws, page: Page) -> None:
@@ -527,7 +533,7 @@ def _text_block(ws, top: int, block: Text, widths: Sequence[float]) -> int:
     width = sum(widths[block.first:block.first + span])
     font, size = _STYLES[block.style]
     if block.bold:
-        font = Font(bold=True, size=size, italic=font.i, color=font.color)
+        font = _font(bold=True, size=size, italic=font.i, color=font.color)
     row = top
     for line in block.lines:
         _line(ws, row, block.first + 1, span, line, width, font, size=size, fill=block.fill)
@@ -562,7 +568,7 @@ def _chart_block(ws, top: int, block: Chart, widths: Sequence[float], data_colum
     first = data_column
     header = ["category", block.name, "above", "below", *(label for label, _, _ in block.lines)]
     for offset, label in enumerate(header):
-        ws.cell(row=top, column=first + offset, value=label).font = Font(color="808080", size=8)
+        ws.cell(row=top, column=first + offset, value=label).font = _font(color="808080", size=8)
     for i, (category, value, low, high) in enumerate(zip(block.categories, block.values, block.low, block.high)):
         r = top + 1 + i
         ws.cell(row=r, column=first, value=clean(category))
@@ -573,7 +579,7 @@ def _chart_block(ws, top: int, block: Chart, widths: Sequence[float], data_colum
         for offset, (_, level, _) in enumerate(block.lines):
             ws.cell(row=r, column=first + 4 + offset, value=level)
         for offset in range(len(header)):
-            ws.cell(row=r, column=first + offset).font = Font(color="808080", size=8)
+            ws.cell(row=r, column=first + offset).font = _font(color="808080", size=8)
     last_data = top + n
     title = ws.title.replace("'", "''")
 

@@ -231,7 +231,7 @@ def _summary(report: AgreementReport, source: str | None) -> Page:
                      **{f"segments {c}": row[f"segments {c}"] for c in coders}})
     table = pd.DataFrame(rows, columns=["code", "alpha", "interval", "verdict", *[f"segments {c}" for c in coders]])
     code_width = max([12, *(len(str(c)) * 0.95 + 2 for c in table["code"])])
-    widths = [min(50.0, code_width), 10.0, 15.0, 11.0] + [max(10.0, min(16.0, len(c) * 0.8 + 2)) for c in coders]
+    widths = [min(50.0, code_width), 12.0, 15.0, 11.0] + [max(10.0, min(16.0, len(c) * 0.8 + 2)) for c in coders]
     bootstrap = report.settings.get("bootstrap", 0)
     interval_note = (f"95% CI: percentile interval from {bootstrap:,} bootstrap resamples of documents."
                      if bootstrap else "No bootstrap interval was computed (--bootstrap 0).")
@@ -284,7 +284,8 @@ def _summary(report: AgreementReport, source: str | None) -> Page:
             y_title="|uα", y_min=min(0.0, _floor(min([*(v for v in per_code["ci_low"] if _number(v) is not None),
                                                         *values, 0.0]))),
             rows=16, first=2, beside=True))
-    blocks.append(Text(["Methods, as a paper can say it (check and edit): " + report.methods], gap=1))
+    blocks += [Text(["Methods, as a paper can say it (check the wording before you use it)"], style="heading"),
+               Text([report.methods], gap=0)]
     return Page("Summary", widths, blocks, one_page=len(per_code) <= 30)
 
 
@@ -405,7 +406,8 @@ def matrix_workbook(built, path: str | os.PathLike, *, title: str | None = None,
     headings = [i for i, label in enumerate(table.index) if label in set(built.headings)]
     frame.insert(0, "Theme", list(table.index))
     frame["n of N"] = [f"{n} of {len(labels)}" if n is not None else None for n in per_row]
-    totals = {"Theme": "Themes per column"}
+    noun = {"themes": "Themes", "sets": "Sets"}.get(built.rows, "Codes")
+    totals = {"Theme": f"{noun} per column"}
     totals.update({name: count for name, count in zip(names, per_column)})
     totals["n of N"] = ""
     frame = pd.concat([frame, pd.DataFrame([totals])], ignore_index=True)
@@ -442,20 +444,22 @@ def matrix_workbook(built, path: str | os.PathLike, *, title: str | None = None,
     counted = (f"coded by at least {built.min_coders} of the coders" if built.min_coders > 1 else "coded by any coder")
     what = {"mark": f"{MARK} marks the columns that provided information to each theme",
             "count": "each cell counts passages: overlapping segments of one code by different coders are one "
-                     "passage (--cell codings counts every coder's coding)",
-            "codings": "each cell counts codings: a passage coded by three coders counts 3 (--cell count counts "
-                       "passages)",
+                     "passage",
+            "codings": "each cell counts codings: a passage coded by three coders counts 3",
             "sources": "each cell counts the sources (interviews) that contributed",
             "coders": "each cell names the coders who marked the theme there ("
                       + ", ".join(f"{k} = {v}" for k, v in table.attrs.get("coders", {}).items()) + ")"}[built.cell]
-    caption = [f"{what[0].upper()}{what[1:]} ({counted}; {who}). Rows: {built.rows}; columns: {built.columns}"
-               + (f", split by {built.split_variable}" if built.split_variable else "") + "."]
+    instead = {"count": " (--cell codings counts every coder's coding instead.)",
+               "codings": " (--cell count counts passages instead.)"}.get(built.cell, "")
+    caption = [f"{what[0].upper()}{what[1:]}; {counted} ({who}). Rows: {built.rows}; columns: {built.columns}"
+               + (f", split by {built.split_variable}" if built.split_variable else "") + "." + instead]
     if built.group_order:
         caption.append(f"Columns are grouped and coloured by {built.group_variable}: "
                        + ", ".join(f"{g} ({['blue', 'orange', 'green', 'yellow', 'purple', 'grey'][i % 6]})"
                                    for i, g in enumerate(built.group_order)) + ".")
-    caption.append("Each row ends with the number of columns in which the theme is present; the last row counts "
-                   "the themes of each column." + (" Codes that cannot be coded are headings." if headings else ""))
+    caption.append(f"Each row ends with the number of columns in which it is present; the last row counts the "
+                   f"{noun.lower()} present in each column." + (" Codes that cannot be coded are headings."
+                                                                 if headings else ""))
     legend = [(f"{built.group_variable}: {g}", colour_of[g][1]) for g in built.group_order]
     label_width = max(14, min(45, max(len(str(t)) for t in frame["Theme"]) + 2))
     matrix_sheet = Sheet("Matrix", frame, title=title or "Representativeness table", caption=caption,
