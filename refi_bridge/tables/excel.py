@@ -511,6 +511,7 @@ def _write_page(ws, page: Page) -> None:
         ws.column_dimensions[get_column_letter(col)].width = width
     band_top, bottom = 1, 0
     data_column = len(widths) + 3           # chart numbers go right of the page, outside the print area
+    longest: tuple[int, tuple[int, int] | None] = (0, None)   # the longest table's header repeats on each page
     for number, block in enumerate(page.blocks):
         if block.beside and number:
             top = band_top
@@ -520,11 +521,15 @@ def _write_page(ws, page: Page) -> None:
         if isinstance(block, Text):
             last = _text_block(ws, top, block, widths)
         elif isinstance(block, Table):
-            last = _table_block(ws, top, block, widths)
+            layout = _table_block(ws, top, block, widths)
+            last = layout.last_row
+            if len(block.frame) > longest[0]:
+                longest = (len(block.frame), (layout.header_top, layout.header_row))
         else:
             last, data_column = _chart_block(ws, top, block, widths, data_column)
         bottom = max(bottom, last)
-    _print_setup(ws, title_rows=None, one_page=page.one_page, area=(len(widths), bottom))
+    _print_setup(ws, title_rows=None if page.one_page else longest[1], one_page=page.one_page,
+                 area=(len(widths), bottom))
     ws.sheet_view.showGridLines = False
 
 
@@ -541,7 +546,7 @@ def _text_block(ws, top: int, block: Text, widths: Sequence[float]) -> int:
     return row - 1
 
 
-def _table_block(ws, top: int, block: Table, widths: Sequence[float]) -> int:
+def _table_block(ws, top: int, block: Table, widths: Sequence[float]) -> _Layout:
     frame = block.frame
     shown = list(block.labels) if block.labels is not None else [str(c) for c in frame.columns]
     own = widths[block.first:block.first + len(frame.columns)]
@@ -550,7 +555,7 @@ def _table_block(ws, top: int, block: Table, widths: Sequence[float]) -> int:
                           cell_format=block.cell_format, cell_note=block.cell_note, notes=block.notes,
                           wrap=block.wrap, center=block.center, bold_columns=block.bold_columns,
                           section_rows=block.section_rows)
-    return layout.last_row
+    return layout
 
 
 def _chart_block(ws, top: int, block: Chart, widths: Sequence[float], data_column: int) -> tuple[int, int]:

@@ -26,6 +26,7 @@ COEFFICIENT, SHARE, COUNT = "0.000", "0.0%", "#,##0"
 GROUP_COLOURS = [("DCE6F1", "9BC2E6"), ("FCE4D6", "F4B084"), ("E2EFDA", "A9D08E"), ("FFF2CC", "FFD966"),
                  ("EDE2F6", "C9A9E0"), ("F2F2F2", "BFBFBF")]
 UNDEFINED = "undefined"
+SUMMARY_CODES = 30   # a summary with more codes than this cannot print on one readable page
 
 # -- what every agreement column is called on the sheets, how its numbers look, and what it means --
 AGREEMENT_COLUMNS: dict[str, tuple[str, str, str]] = {
@@ -224,7 +225,7 @@ def _summary(report: AgreementReport, source: str | None) -> Page:
     for _, row in per_code.iterrows():
         value = row["u_alpha_binary"]
         low, high = row.get("ci_low"), row.get("ci_high")
-        interval = (f"{low:.3f} – {high:.3f}" if isinstance(value, float) and isinstance(low, float)
+        interval = (f"{_three(low)} – {_three(high)}" if isinstance(value, float) and isinstance(low, float)
                     and pd.notna(low) else "")
         rows.append({"code": row["code_path"], "alpha": value if isinstance(value, float) else UNDEFINED,
                      "interval": interval, "verdict": verdict(value),
@@ -257,8 +258,8 @@ def _summary(report: AgreementReport, source: str | None) -> Page:
               f"Headline: |uα (Krippendorff's binary unitizing alpha) per code on the characters of all documents; "
               f"{interval_note} Verdict by Krippendorff's thresholds: reliable ≥ .800 (green), tentative ≥ .667 "
               "(yellow), revise below (red)."], gap=0),
-        headline,
     ]
+    few = len(per_code) <= SUMMARY_CODES
     values = [v for v in per_code["u_alpha_binary"] if isinstance(v, float)] if len(per_code) else []
     summary_rows = []
     if values:
@@ -271,11 +272,11 @@ def _summary(report: AgreementReport, source: str | None) -> Page:
     values_table = pd.DataFrame(summary_rows, columns=["measure", "value"])
     values_table["value"] = [UNDEFINED if isinstance(v, str) and v.startswith("undefined") else v
                              for v in values_table["value"]]
-    blocks.append(Table(values_table, labels=["Overall", ""], number_formats={"value": COEFFICIENT},
-                        bold_columns=["measure"], center=["value"]))
+    overview: list = [Table(values_table, labels=["Overall", ""], number_formats={"value": COEFFICIENT},
+                            bold_columns=["measure"], center=["value"])]
     if len(per_code):
         names = _short_names(per_code)
-        blocks.append(Chart(
+        overview.append(Chart(
             categories=names, name="|uα", values=[v if isinstance(v, float) else None for v in per_code["u_alpha_binary"]],
             low=[_number(v) for v in per_code["ci_low"]], high=[_number(v) for v in per_code["ci_high"]],
             lines=[(".667", TENTATIVE, "C00000"), (".800", RELIABLE, "00B050")],
@@ -283,10 +284,19 @@ def _summary(report: AgreementReport, source: str | None) -> Page:
                      for v in per_code["u_alpha_binary"]],
             y_title="|uα", y_min=min(0.0, _floor(min([*(v for v in per_code["ci_low"] if _number(v) is not None),
                                                         *values, 0.0]))),
-            rows=16, first=2, beside=True))
-    blocks += [Text(["Methods, as a paper can say it (check the wording before you use it)"], style="heading"),
-               Text([report.methods], gap=0)]
-    return Page("Summary", widths, blocks, one_page=len(per_code) <= 30)
+            # -- beside the overall values while the bars are few; across the page when there are many --
+            rows=16 if few else 20, first=2 if few else 0, beside=few))
+    overview += [Text(["Methods, as a paper can say it (check the wording before you use it)"], style="heading"),
+                 Text([report.methods], gap=0)]
+    # -- a long table goes last, so that the overview is on the first page and the table's header repeats --
+    blocks += [headline, *overview] if few else [*overview, headline]
+    return Page("Summary", widths, blocks, one_page=few)
+
+
+def _three(value: float) -> str:
+    """Three decimals, and no minus sign on a zero (-0.0004 is 0.000, not -0.000)."""
+    text = f"{value:.3f}"
+    return "0.000" if text == "-0.000" else text
 
 
 def _names(names: list[str]) -> str:
