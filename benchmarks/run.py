@@ -6,6 +6,8 @@ numbers mean the same on a laptop and on CI:
 * read:  ``refi_bridge.read(qdpx)`` against plain ``lxml.etree.parse`` of the same ``project.qde``
 * write: ``refi_bridge.write(project, qdpx)`` against the same baseline
 * memory: peak resident memory added by ``read`` (in a fresh process) against the size of the XML
+* hostile: re-anchoring a 20,000-paragraph transcript against a 5,000-paragraph one, and checking the prolog
+  of 256 MiB of blanks against ``bytes.lstrip`` of them
 
 The project is the demo study's ground truth at ``--scale`` (12 dyads and ~200 codings per unit), written
 once to ``benchmarks/data/``. Results are printed and appended to ``benchmarks/results.jsonl``.
@@ -148,7 +150,37 @@ def bench_agreement(files: dict[str, Path], repeat: int) -> dict:
             "agreement_ratio": round(full / reading, 2), "doubling_ratio": round(full / halved, 2)}
 
 
-BENCHES = {"io": bench_io, "merge": bench_merge, "agreement": bench_agreement}
+def bench_hostile(files: dict[str, Path], repeat: int) -> dict:
+    """What hostile or unlucky files cost: re-anchoring a long transcript with blank lines and one typo fixed
+    (20,000 paragraphs against 5,000: linear work is 4x, quadratic 16x), and 256 MiB of blanks before the
+    root element against C's own ``bytes.lstrip`` of them."""
+    from refi_bridge.formats.qde.parsing import refuse_doctype
+    from refi_bridge.team.anchoring import Alignment
+
+    def transcript(paragraphs: int) -> tuple[str, str]:
+        lines = [f"Paragraph {n}: the client spoke about topic {n % 17} and teh weather." for n in range(paragraphs)]
+        copy = "\n\n".join(lines)
+        lines[paragraphs // 3] = lines[paragraphs // 3].replace("teh", "the")
+        return copy, "\n\n".join(lines)
+
+    def align(texts: tuple[str, str]) -> None:
+        alignment = Alignment(*texts)
+        for at in range(0, len(texts[0]), max(1, len(texts[0]) // 100)):
+            alignment.place(at, at + 40)
+
+    small, large = transcript(5_000), transcript(20_000)
+    small_s = best_of(repeat, lambda: align(small))
+    large_s = best_of(repeat, lambda: align(large))
+    blanks = b" \n" * (128 * 2**20) + b'<Project xmlns="urn:QDA-XML:project:1.0" name="x"/>'
+    strip_s = best_of(repeat, lambda: blanks.lstrip())
+    prolog_s = best_of(repeat, lambda: refuse_doctype(blanks, "blanks.qde"))
+    return {"reanchor_5000_s": round(small_s, 3), "reanchor_20000_s": round(large_s, 3),
+            "reanchor_ratio": round(large_s / small_s, 2), "blank_prolog_bytes": len(blanks),
+            "lstrip_s": round(strip_s, 3), "prolog_check_s": round(prolog_s, 3),
+            "prolog_ratio": round(prolog_s / strip_s, 2)}
+
+
+BENCHES = {"io": bench_io, "merge": bench_merge, "agreement": bench_agreement, "hostile": bench_hostile}
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ import click
 
 from refi_bridge import __version__
 from refi_bridge.errors import RefiBridgeError, RefiBridgeWarning
+from refi_bridge.formats.dialects import DIALECTS
 
 INTERRUPTED = 130
 
@@ -33,12 +34,17 @@ class Interrupted(click.ClickException):
 def _interrupted(before: int = 0) -> Interrupted:
     """The message for Ctrl-C: nothing was written, or (when it came as the outputs were put in place, and
     waited for that) what was. ``before`` is how many outputs the process had written when the command began."""
-    from refi_bridge.formats.outputs import written
-
-    done = [path for path in written()[before:] if path.exists()]  # staged files the command removed are gone
+    done = [path for path in _written()[before:] if path.exists()]  # staged files removed again are gone
     if not done:
         return Interrupted("interrupted; nothing was written")
     return Interrupted(f"interrupted after writing {', '.join(str(p) for p in done)}")
+
+
+def _written() -> list[Path]:
+    """What the process has written, asked without importing anything: nothing is written before the module
+    that writes is loaded (and a Ctrl-C may come while it loads)."""
+    exchange = sys.modules.get("refi_bridge.formats.exchange")
+    return getattr(exchange, "written", list)()
 
 
 class _Group(click.Group):
@@ -56,9 +62,7 @@ class _Group(click.Group):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RefiBridgeWarning)
             try:
-                from refi_bridge.formats.outputs import written
-
-                before = len(written())
+                before = len(_written())
                 return super().invoke(ctx)
             except KeyboardInterrupt:
                 raise _interrupted(before) from None
@@ -98,6 +102,14 @@ class _Terminal:
         if self.bar is not None:
             bar, self.bar = self.bar, None
             bar.__exit__(None, None, None)
+
+
+def dialect_option(help_text: str):
+    """``--dialect``, its choices read from the dialects themselves so that the two never drift apart."""
+    tools = ", ".join(f"{d.name} for {d.tool}" for d in DIALECTS.values())
+    return click.option("--dialect", default="refi", show_default=True,
+                        type=click.Choice(list(DIALECTS), case_sensitive=False),
+                        help=f"{help_text}: {tools}. docs/dialects.md says what each writes and why.")
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -192,8 +204,7 @@ def validate(file: Path, strict: bool, every: bool) -> None:
 @cli.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--dialect", default="refi", show_default=True,
-              help="The tool that will import the file: refi, nvivo or qualcoder.")
+@dialect_option("The tool that will import the file")
 def convert(source: Path, target: Path, dialect: str) -> None:
     """Convert between .qdpx, .qde and .qdc, and into the dialect of a tool.
 
@@ -204,6 +215,7 @@ def convert(source: Path, target: Path, dialect: str) -> None:
     \b
     Example:
         refi-bridge convert from-nvivo.qdpx for-qualcoder.qdpx --dialect qualcoder
+        refi-bridge convert from-nvivo.qdpx for-atlas.qdpx --dialect atlasti
         refi-bridge convert project.qdpx codebook.qdc
     """
     from refi_bridge.formats.exchange import read, write
@@ -265,17 +277,17 @@ def demo(output: Path, seed: int, study_only: bool) -> None:
 
 @cli.command()
 @click.argument("master", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--coders", required=True, help="Comma-separated names of the coders.")
+@click.option("--coders", required=True, help="Names of the coders, separated by commas (or semicolons).")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the coders' files, the manifest and a reference copy of the master.")
 @click.option("--sources", "pattern", help="Give every coder only the sources whose names match this glob.")
 @click.option("--assign", type=click.Path(dir_okay=False, path_type=Path),
               help="CSV with columns coder,source (name or GUID) for uneven assignments.")
-@click.option("--dialect", default="refi", show_default=True,
-              help="The tool the coders import into: refi, nvivo or qualcoder.")
+@dialect_option("The tool the coders import into")
 @click.option("--keep-codings", is_flag=True, help="Hand out the master's codings too (default: blind coding).")
+@click.option("--overwrite", is_flag=True, help="Replace a handout already in the output folder.")
 def split(master: Path, coders: str, output: Path, pattern: str | None, assign: Path | None, dialect: str,
-          keep_codings: bool) -> None:
+          keep_codings: bool, overwrite: bool) -> None:
     """Hand a master project to N coders: one .qdpx each, plus a manifest for the merge.
 
     Each coder's file holds the codebook, their sources, the cases and variables, and the coder as a user;
@@ -291,9 +303,12 @@ def split(master: Path, coders: str, output: Path, pattern: str | None, assign: 
 
     if pattern and assign:
         raise click.UsageError("give --sources or --assign, not both")
-    names = [name.strip() for name in coders.split(",") if name.strip()]
-    result = run(master, names, output, sources=pattern, assign=assign, dialect=dialect,
-                 keep_codings=keep_codings, progress=_Terminal())
+    names = _names(coders.replace(";", ","))  # people type either separator
+    if names is not None and len(names) == 1:
+        raise click.UsageError(f"--coders names one coder ({names[0]!r}); a team split needs two or more, "
+                               "separated by commas: --coders \"Ada,Bo,Cy\"")
+    result = run(master, names or [], output, sources=pattern, assign=assign, dialect=dialect,
+                 keep_codings=keep_codings, overwrite=overwrite, progress=_Terminal())
     click.echo(f"handed out {len(result.files)} files in {output}; merge them back with "
                f"--manifest {result.manifest}")
 
@@ -305,12 +320,12 @@ def split(master: Path, coders: str, output: Path, pattern: str | None, assign: 
 @click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path),
               help="manifest.json from `refi-bridge split`: the master and who got which file.")
 @click.option("--code-map", type=click.Path(dir_okay=False, path_type=Path),
-              help="CSV with columns from,to mapping renamed codes (path 'Theme > sub' or name) to the master's.")
+              help="CSV with the columns from,to: a code of the coders' files (path 'Theme > sub' or name) and the master code it is (path, or a name only one master code has).")
 @click.option("--coder", "coder_pairs", multiple=True, metavar="FILE=NAME",
               help="Credit every coding of FILE to NAME (repeatable).")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the merge report (.xlsx).")
 @click.option("--json", "as_json", is_flag=True, help="Print the merge report as JSON instead of its verdict.")
-@click.option("--dialect", default="refi", show_default=True, help="Dialect of the merged file.")
+@dialect_option("The tool that will open the merged file")
 def merge(files: tuple[Path, ...], output: Path, manifest: Path | None, code_map: Path | None,
           coder_pairs: tuple[str, ...], report: Path | None, as_json: bool, dialect: str) -> None:
     """Merge what coders send back, from any tool, into one project that loses nothing.
@@ -347,19 +362,23 @@ def merge(files: tuple[Path, ...], output: Path, manifest: Path | None, code_map
 @click.option("--coders", help="Comma-separated coders to compare (default: all but 'consensus').")
 @click.option("--codes", help="Comma-separated codes (names or paths 'Theme > sub'; default: all used).")
 @click.option("--overlap", default=0.9, show_default=True, type=click.FloatRange(0.01, 1.0),
-              help="Overlap (intersection over union) at which two segments match.")
+              help="Overlap (intersection over union) at which two segments, or two regions, match.")
 @click.option("--bootstrap", default=1000, show_default=True, type=click.IntRange(0),
               help="Resamples of documents for the 95% interval (0 to skip).")
 @click.option("--only-coded-documents", is_flag=True,
               help="Compare each coder only on documents in which they made a coding.")
+@click.option("--cu-reading", type=click.Choice(["pairsum", "meansq"]), default="pairsum", show_default=True,
+              help="How cu-alpha's correction term is read with three or more coders (see docs/agreement.md).")
 def agreement(project: Path, output: Path | None, json_path: Path | None, coders: str | None, codes: str | None,
-              overlap: float, bootstrap: int, only_coded_documents: bool) -> None:
+              overlap: float, bootstrap: int, only_coded_documents: bool, cu_reading: str) -> None:
     """Inter-coder agreement of a merged project, per code, document, case and coder pair.
 
-    Headline per code: Krippendorff's |u-alpha on the characters of all documents with a 95% bootstrap
-    interval; beside it document presence (alpha, agreement, AC1), segment matching (MAXQDA-style) and
-    NVivo's, MAXQDA's and QualCoder's numbers. The Disagreements sheet lists every discordant passage with an
-    empty resolution column for the consensus meeting.
+    Headline per code: Krippendorff's |u-alpha on the characters of all documents (PDFs on their text) with
+    a 95% bootstrap interval; beside it document presence (alpha, agreement, AC1), segment matching
+    (MAXQDA-style) and NVivo's, MAXQDA's and QualCoder's numbers. Pictures and PDF areas that do not anchor
+    to the PDF's text get presence per picture and region matching (intersection over union) on the Regions
+    sheet. The Disagreements sheet lists every discordant passage with an empty resolution column for the
+    consensus meeting.
 
     \b
     Example:
@@ -373,15 +392,26 @@ def agreement(project: Path, output: Path | None, json_path: Path | None, coders
     to_stdout = json_path == Path("-")
     report = run(project, output, json_path=None if to_stdout else json_path,
                  coders=_names(coders), codes=_names(codes), overlap=overlap, bootstrap=bootstrap,
-                 only_coded_documents=only_coded_documents, progress=_Terminal())
+                 only_coded_documents=only_coded_documents, cu_reading=cu_reading, progress=_Terminal())
     if to_stdout:
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return
-    pooled = report.overall.set_index("measure")["value"].get("|u-alpha, all codes pooled")
-    shown = f"{pooled:.3f}" if isinstance(pooled, float) else pooled
+    values = report.overall.set_index("measure")["value"]
+    shown = {key: f"{v:.3f}" if isinstance(v, float) else v for key, v in values.items()}
+    parts = []
+    if len(report.per_code):
+        parts.append(f"{len(report.per_code)} codes: |u-alpha over all codes {shown.get('|u-alpha, all codes pooled')}; "
+                     f"{len(report.disagreements)} disagreements listed")
+    if len(report.regions):
+        threshold = f"{report.settings['overlap']:.0%}"
+        parts.append(f"{len(report.regions)} codes on pictures or PDF areas: region match rate at {threshold} "
+                     f"{shown.get(f'region match rate at {threshold}, all codes')}")
     written = " and ".join(str(p) for p in (output, json_path) if p is not None)
-    click.echo(f"wrote {written}: {len(report.coders)} coders, {len(report.per_code)} codes, |u-alpha over all codes "
-               f"{shown}; {len(report.disagreements)} disagreements listed")
+    click.echo(f"wrote {written}: {len(report.coders)} coders, " + "; ".join(parts))
+    if report.left_out:
+        click.echo(f"compared {', '.join(report.coders)}, the coders handed sources; left out "
+                   f"{', '.join(report.left_out)} (codings the master already held): name every coder with "
+                   "--coders to include them", err=True)
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -394,7 +424,7 @@ def _names(text: str | None) -> list[str] | None:
               help="The agreement workbook with its 'resolution' column filled in.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The project with the consensus layer (.qdpx).")
-@click.option("--dialect", default="refi", show_default=True, help="Dialect of the written project.")
+@dialect_option("The tool that will open the written project")
 def consensus(project: Path, resolutions: Path, output: Path, dialect: str) -> None:
     """Turn the team's resolutions into a 'consensus' coder layer of the project.
 

@@ -32,8 +32,8 @@ __all__ = [
     "Selection", "PlainTextSelection", "PictureSelection", "PDFSelection", "AudioSelection",
     "VideoSelection", "TranscriptSelection", "SyncPoint", "Transcript",
     "Source", "TextSource", "PictureSource", "PDFSource", "AudioSource", "VideoSource", "Note",
-    "Link", "Vertex", "Edge", "Graph", "Project", "ReadInfo", "CodingRecord",
-    "guid_key", "new_guid", "name_key", "path_key", "parse_path", "map_guids", "map_codings", "coder_of", "coder_of_coding", "coder_name", "VARIABLE_TYPES", "TOOL_USERS",
+    "Link", "Vertex", "Edge", "Graph", "Project", "ReadInfo", "CodingRecord", "CaseCoverage",
+    "guid_key", "new_guid", "derived_guid", "name_key", "path_key", "parse_path", "map_guids", "map_codings", "coder_of", "coder_of_coding", "coder_name", "VARIABLE_TYPES", "TOOL_USERS",
 ]
 
 VARIABLE_TYPES = ("Text", "Boolean", "Integer", "Float", "Date", "DateTime")
@@ -71,6 +71,16 @@ def parse_path(text: str) -> tuple[str, ...]:
     """A code path written as text (``"Theme > subcode"`` or ``"Theme :: subcode"``) as its parts."""
     parts = re.split(r"\s*>\s*|\s*::\s*", text.strip()) if (">" in text or "::" in text) else [text.strip()]
     return tuple(part for part in parts if part)
+
+
+def derived_guid(purpose: str, *parts: str) -> str:
+    """A GUID that is the same every time for the same purpose and parts (a name-based UUID 5).
+
+    What refi_bridge writes stays comparable across runs, and a GUID we made can be recognised later: the
+    ``qualcoder`` dialect gives a code that shares a case's GUID ``derived_guid("refi-bridge", "code", g)``,
+    and merging maps such a code back to ``g``.
+    """
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, purpose + ":" + ":".join(parts)))
 
 
 def new_guid() -> str:
@@ -577,11 +587,70 @@ class Project:
                 counts[name] = counts.get(name, 0) + 1
         return counts
 
+    def case_coverage(self) -> CaseCoverage:
+        """What each case covers: whole sources and passages (see :class:`CaseCoverage`)."""
+        return CaseCoverage(self)
+
     def codings(self) -> pandas.DataFrame:
         """All codings as a pandas DataFrame, one row per coding (see :func:`refi_bridge.tables.codings`)."""
         from refi_bridge.tables.codings import codings
 
         return codings(self)
+
+
+class CaseCoverage:
+    """Which sources and passages each case covers, and so which cases a coding belongs to.
+
+    REFI-QDA says it three ways, and real files use all of them: a case's ``SourceRef`` (the whole source),
+    its ``SelectionRef`` (one selection), and NVivo's case nodes, a Code whose GUID is also the Case's:
+    every passage (or whole source) coded at that node is in the case, and nothing else records it
+    (NVivo 20.5 exports 68 cases this way with no SourceRef at all). A coding belongs to a case when the
+    case covers its whole source, or when its span overlaps one of the case's passages; a coding without
+    a span (a whole-source coding, a picture region, a PDF area) belongs to every case that covers any part
+    of its source. Case nodes are cases, never themes: :attr:`case_nodes` names their codes.
+    """
+
+    def __init__(self, project: Project) -> None:
+        self.cases = {guid_key(case.guid): case for case in project.cases}
+        self.case_nodes = {guid_key(code.guid) for code, _ in project.iter_codes()
+                           if guid_key(code.guid) in self.cases}
+        self.whole: dict[str, set[str]] = {}                       # source -> cases covering all of it
+        self.passages: dict[str, list[tuple[int, int, str]]] = {}  # source -> (start, end, case)
+        selection_refs: dict[str, list[str]] = {}
+        for case in project.cases:
+            key = guid_key(case.guid)
+            for ref in case.source_refs:
+                self.whole.setdefault(guid_key(ref), set()).add(key)
+            for ref in case.selection_refs:
+                selection_refs.setdefault(guid_key(ref), []).append(key)
+        for source in project.sources:
+            source_key = guid_key(source.guid)
+            for _, selection, owner in selections_of(source):
+                cases = list(selection_refs.get(guid_key(selection.guid), ()))
+                cases += [guid_key(c.code_guid) for c in selection.codings if guid_key(c.code_guid) in self.case_nodes]
+                for case in cases:
+                    if isinstance(selection, PlainTextSelection) and owner is source:
+                        self.passages.setdefault(source_key, []).append((selection.start, selection.end, case))
+                    else:  # an area, a time span or a representation's text: the case has that source
+                        self.whole.setdefault(source_key, set()).add(case)
+            for coding in source.codings:
+                if guid_key(coding.code_guid) in self.case_nodes:
+                    self.whole.setdefault(source_key, set()).add(guid_key(coding.code_guid))
+        self._order = {key: index for index, key in enumerate(self.cases)}
+
+    def cases_at(self, source_guid: str, start: int | None = None, end: int | None = None) -> list[str]:
+        """GUID keys of the cases a coding on ``source_guid`` (at ``start``-``end``, if a span) belongs to."""
+        source = guid_key(source_guid)
+        found = set(self.whole.get(source, ()))
+        for first, last, case in self.passages.get(source, ()):
+            if start is None or end is None or (first < end and start < last) or (start == end and first <= start < last):
+                found.add(case)
+        return sorted(found, key=self._order.__getitem__)
+
+    def covers_anything(self, case_guid: str) -> bool:
+        key = guid_key(case_guid)
+        return any(key in cases for cases in self.whole.values()) or \
+            any(case == key for spans in self.passages.values() for *_, case in spans)
 
 
 def selections_of(source: Source) -> Iterator[tuple[Source, Selection, Any]]:
@@ -663,11 +732,12 @@ _GUID_LISTS = frozenset({"note_refs", "code_refs", "source_refs", "selection_ref
                          "member_sources", "member_notes"})
 
 
-def map_guids(project: Project, change: Any) -> Project:
+def map_guids(project: Project, change: Any, *, rename_files: bool = True) -> Project:
     """The same project with ``change(guid)`` applied to every GUID and every reference to one.
 
-    A text file named after its source's GUID (``internal://<GUID>.txt``) is renamed along. Used to write
-    GUIDs as a tool does (ATLAS.ti's upper case) or to mint new ones as a tool's re-export does.
+    A text file named after its source's GUID (``internal://<GUID>.txt``) is renamed along, unless
+    ``rename_files`` is false. Used to write GUIDs as a tool does (ATLAS.ti's upper case) or to mint new
+    ones as a tool's re-export does.
     """
     from dataclasses import fields, is_dataclass, replace
 
@@ -683,7 +753,7 @@ def map_guids(project: Project, change: Any) -> Project:
                 changes[f.name] = change(item)
             elif f.name in _GUID_LISTS:
                 changes[f.name] = tuple(change(g) for g in item)
-            elif f.name == "plain_text_path" and isinstance(item, str) and value.guid in item:
+            elif rename_files and f.name == "plain_text_path" and isinstance(item, str) and value.guid in item:
                 changes[f.name] = item.replace(value.guid, change(value.guid))
             elif isinstance(item, tuple) or is_dataclass(item):
                 changes[f.name] = walk(item)

@@ -10,6 +10,10 @@ from refi_bridge.model import (
     Code,
     Coding,
     Note,
+    PDFSelection,
+    PDFSource,
+    PictureSelection,
+    PictureSource,
     PlainTextSelection,
     Project,
     Set,
@@ -23,6 +27,9 @@ from refi_bridge.model import (
 #    specials; nothing XML 1.0 forbids --
 TEXT_ALPHABET = "abcdefghij klmnop,.;:!?\néøåÆ“”‘’–😊🙂👍\r&<>\"'\t"
 NAME_ALPHABET = "abcdefgh ABCÉøå&<>\"'-–/"
+# -- and what a tool may count differently still: lone CR, combining marks (e + U+0301 is one letter, two
+#    code points), characters above U+FFFF --
+WIDE_ALPHABET = TEXT_ALPHABET + "\r\r\n\u0301\u0308e\U0001d11e\U00020000"
 
 
 @st.composite
@@ -58,7 +65,33 @@ def spans(draw, text: str) -> tuple[int, int]:
 
 
 @st.composite
-def projects(draw, max_sources: int = 3, one_coding_per_selection: bool = False, min_sources: int = 0) -> Project:
+def described_sources(draw, guid: str, name: str, coding) -> PDFSource | PictureSource:
+    """A PDF with a Representation or a picture with a TextDescription (or neither), coded on its areas and
+    on that text; ``coding()`` makes one coding."""
+    text = draw(texts)
+    selections = []
+    for _ in range(draw(st.integers(0, 3))):
+        start, end = draw(spans(text))
+        selections.append(PlainTextSelection(guid=draw(guids()), start=start, end=end, codings=(coding(),)))
+    described = None
+    if draw(st.booleans()):
+        described = TextSource(guid=draw(guids()), name="text", text=text, selections=tuple(selections))
+    corners = {"first_x": 0, "first_y": 0, "second_x": draw(st.integers(1, 99)), "second_y": 9}
+    if draw(st.booleans()):
+        areas = tuple(PDFSelection(guid=draw(guids()), page=1, **corners, codings=(coding(),))
+                      for _ in range(draw(st.integers(0, 2))))
+        return PDFSource(guid=guid, name=name, path="internal://report.pdf", selections=areas,
+                         representation=described)
+    areas = tuple(PictureSelection(guid=draw(guids()), **corners, codings=(coding(),))
+                  for _ in range(draw(st.integers(0, 2))))
+    return PictureSource(guid=guid, name=name, path="internal://photo.png", selections=areas,
+                         text_description=described)
+
+
+@st.composite
+def projects(draw, max_sources: int = 3, one_coding_per_selection: bool = False, min_sources: int = 0,
+             alphabet: str = TEXT_ALPHABET, described: int = 0) -> Project:
+    """Projects of up to ``max_sources`` text sources and up to ``described`` PDFs and pictures."""
     users = tuple(User(guid=draw(guids()), name=draw(names), id=draw(st.none() | st.just("AB")))
                   for _ in range(draw(st.integers(1, 3))))
     codes = tuple(draw(st.lists(code_trees(), min_size=1, max_size=3)))
@@ -73,7 +106,7 @@ def projects(draw, max_sources: int = 3, one_coding_per_selection: bool = False,
 
     sources = []
     for _ in range(draw(st.integers(min_sources, max_sources))):
-        text = draw(texts)
+        text = draw(st.text(alphabet, min_size=0, max_size=120))
         guid = draw(guids())
         selections = []
         for _ in range(draw(st.integers(0, 4))):
@@ -92,6 +125,8 @@ def projects(draw, max_sources: int = 3, one_coding_per_selection: bool = False,
             variable_values=(VariableValue(variable_guid=variables[1].guid, type="Integer",
                                            value=str(draw(st.integers(1, 9)))),),
             description=draw(maybe)))
+    for _ in range(draw(st.integers(0, described))):
+        sources.append(draw(described_sources(draw(guids()), draw(names), coding)))
     cases = tuple(Case(guid=draw(guids()), name=f"Dyad {i:02d}", source_refs=(source.guid,),
                        variable_values=(VariableValue(variable_guid=variables[0].guid, type="Text",
                                                       value=draw(st.sampled_from(["positive", "troubled"]))),))

@@ -62,7 +62,7 @@ def test_convert_writes_the_dialect_and_never_overwrites(runner, tmp_path):
     result = runner.invoke(cli, ["convert", str(out), str(out)])
     assert result.exit_code == 1 and "refusing to overwrite" in result.stderr
     result = runner.invoke(cli, ["convert", str(out), str(tmp_path / "x.qdpx"), "--dialect", "word"])
-    assert result.exit_code == 1 and "unknown dialect 'word'" in result.stderr
+    assert result.exit_code == 2 and "'word' is not one of" in result.stderr and "'atlasti'" in result.stderr
 
 
 def test_convert_to_codebook(runner, tmp_path):

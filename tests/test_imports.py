@@ -52,7 +52,8 @@ ALLOWED = {
 }
 # -- stdlib only (plus other refi_bridge modules) --
 PURE = {"refi_bridge.model", "refi_bridge.errors", "refi_bridge.progress", "refi_bridge.formats.positions",
-        "refi_bridge.formats.encoding", "refi_bridge.formats.dialects", "refi_bridge.formats.summary",
+        "refi_bridge.formats.encoding", "refi_bridge.formats.dialects", "refi_bridge.formats.strict",
+        "refi_bridge.formats.summary",
         "refi_bridge.team.anchoring"}
 # -- the one sanctioned upward import: Project.codings() builds its table on first use (inside the method) --
 CONVENIENCES = {("refi_bridge.model", "refi_bridge.tables.codings")}

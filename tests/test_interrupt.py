@@ -20,9 +20,7 @@ from conftest import ROOT
 
 import refi_bridge
 from refi_bridge.cli import cli
-from refi_bridge.errors import ProjectFileError
-from refi_bridge.formats import outputs
-from refi_bridge.formats.outputs import all_or_none, atomic_output, held_interrupts, put_in_place
+from refi_bridge.formats.exchange import all_or_nothing, atomic_output, held_interrupts
 
 FIXTURES = ROOT / "fixtures" / "dyad-study"
 CODER_FILES = ["ingrid-nvivo.qdpx", "tomas-atlasti.qdpx", "amara-refi.qdpx"]
@@ -50,35 +48,16 @@ def interrupt(*_, **__):
 # -------------------------------------------------------------------------------------------------------
 
 def test_outputs_of_a_block_appear_together_or_not_at_all(tmp_path):
-    with all_or_none():
+    with all_or_nothing():
         for name in ("a.txt", "b.txt"):
             with atomic_output(tmp_path / name) as temporary:
                 temporary.write_text(name)
             assert not (tmp_path / name).exists()  # waits for the end of the block
     assert leftovers(tmp_path) == ["a.txt", "b.txt"]
-    with pytest.raises(KeyboardInterrupt), all_or_none():
+    with pytest.raises(KeyboardInterrupt), all_or_nothing():
         with atomic_output(tmp_path / "c.txt") as temporary:
             temporary.write_text("c")
         raise KeyboardInterrupt
-    assert leftovers(tmp_path) == ["a.txt", "b.txt"]
-
-
-def test_a_failed_rename_puts_back_what_was_there(tmp_path, monkeypatch):
-    for name in ("a.txt", "b.txt"):
-        (tmp_path / name).write_text("old")
-        (tmp_path / f"{name}.new").write_text("new")
-    real = os.replace
-
-    def failing(source, target):
-        if str(source).endswith("b.txt.new"):
-            raise OSError(28, "No space left on device")
-        real(source, target)
-
-    monkeypatch.setattr(outputs.os, "replace", failing)
-    pairs = [(tmp_path / "a.txt.new", tmp_path / "a.txt"), (tmp_path / "b.txt.new", tmp_path / "b.txt")]
-    with pytest.raises(ProjectFileError, match="b.txt: cannot be written"):
-        put_in_place(pairs)
-    assert (tmp_path / "a.txt").read_text() == "old" and (tmp_path / "b.txt").read_text() == "old"
     assert leftovers(tmp_path) == ["a.txt", "b.txt"]
 
 

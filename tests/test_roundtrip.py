@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 
+from conftest import guid_case_free
+from helpers import original_paths
 from hypothesis import HealthCheck, given, settings
 from strategies import projects
 
@@ -23,10 +25,18 @@ def write_read(project, path, dialect="refi"):
         return refi_bridge.read(path)
 
 
-def passages(project):
-    paths = project.code_paths()
+def passages(project, paths=None):
+    """(source, code path as a tuple, coding, coded text) of every coding; ``paths`` names the codes.
+
+    Codings at a case's own code are the qualcoder dialect's form of a case's link to a source (QualCoder
+    reads membership no other way): they are links, not coded passages, and are left out.
+    """
+    paths = paths if paths is not None else project.code_paths()
+    cases = {guid_key(case.guid) for case in project.cases}
     out = Counter()
     for record in project.iter_codings():
+        if guid_key(record.coding.code_guid) in cases and guid_key(record.coding.code_guid) not in paths:
+            continue
         text = None
         if isinstance(record.selection, PlainTextSelection):
             text = record.owner.text[record.selection.start:record.selection.end]
@@ -34,11 +44,14 @@ def passages(project):
     return out
 
 
+
 @SETTINGS
 @given(project=projects())
 def test_qdpx_round_trip_gives_back_the_project(project, tmp_path_factory):
     path = tmp_path_factory.mktemp("rt") / "p.qdpx"
-    assert write_read(project, path) == project
+    again = write_read(project, path)
+    assert guid_case_free(again) == guid_case_free(project)  # GUIDs are written in upper case
+    assert all(code.guid == code.guid.upper().strip("{}") for code, _ in again.iter_codes())
 
 
 @SETTINGS
@@ -65,9 +78,15 @@ def test_every_dialect_keeps_every_coded_passage(project, tmp_path_factory):
     folder = tmp_path_factory.mktemp("rt")
     for dialect in ("nvivo", "qualcoder"):
         again = write_read(project, folder / f"{dialect}.qdpx", dialect)
-        before = Counter({(s, p[-1], t): n for (s, p, _, t), n in passages(project).items()})
-        after = Counter({(s, p[-1].split(" > ")[-1], t): n for (s, p, _, t), n in passages(again).items()})
+        # -- code names may have been made unique for QualCoder: the GUID says which code each one was; and
+        #    QualCoder gets LF-only texts, so a line break is compared as one --
+        before = Counter({(s, p, lf(t)): n for (s, p, _, t), n in passages(project).items()})
+        after = Counter({(s, p, lf(t)): n for (s, p, _, t), n in passages(again, original_paths(project)).items()})
         assert after == before
+
+
+def lf(text):
+    return text.replace("\r\n", "\n").replace("\r", "\n") if text is not None else None
 
 
 @SETTINGS
@@ -75,4 +94,4 @@ def test_every_dialect_keeps_every_coded_passage(project, tmp_path_factory):
 def test_codebook_round_trip_keeps_the_code_tree(project, tmp_path_factory):
     path = tmp_path_factory.mktemp("rt") / "c.qdc"
     again = write_read(project, path)
-    assert again.codes == project.codes
+    assert guid_case_free(again.codes) == guid_case_free(project.codes)

@@ -1,10 +1,10 @@
 """Agreement coefficients for pre-defined units: pure functions of a ratings table (numpy only).
 
 ``ratings`` is a sequence of rows, **one row per coder, one column per unit** (shape ``(m, N)``); a missing
-rating is ``None`` or NaN; values are any hashable labels (numbers for the ordinal, interval and ratio
-levels of Krippendorff's alpha). Every function returns a float, or raises
-:class:`~refi_bridge.errors.UndefinedCoefficientError` saying why the coefficient does not exist for the
-data (never a silent 1.0 or 0).
+rating is ``None`` or NaN; values are any hashable labels (numbers for the interval and ratio levels of
+Krippendorff's alpha; numbers or an explicit ``order=`` for its ordinal level). Every function returns a
+float, or raises :class:`~refi_bridge.errors.UndefinedCoefficientError` saying why the coefficient does not
+exist for the data (never a silent 1.0 or 0).
 
 With more than two coders, observed agreement is the mean pairwise agreement per unit (as in Fleiss 1971):
 
@@ -148,11 +148,17 @@ def cohen_kappa(ratings: Sequence[Sequence[Hashable]]) -> float:
 
 
 def scott_pi(ratings: Sequence[Sequence[Hashable]]) -> float:
-    """Scott's (1955) pi: chance from the pooled marginals of all ratings in units with two or more ratings.
+    """Scott's (1955) pi for exactly two coders: chance from the two coders' pooled marginals, over the units
+    both rated.
 
-    For more than two coders this is Fleiss' (1971) generalisation with ratings pooled over coders.
+    Scott's pi is a two-coder coefficient; its generalisation to more coders is Fleiss' (1971) kappa
+    (:func:`fleiss_kappa`), and with missing ratings the published generalisations differ, so three or more
+    coders are refused rather than given a number that matches no definition. ``ratings`` has shape (2, N).
     """
     table = prepare(ratings)
+    if table.m != 2:
+        raise ValueError(f"Scott's pi compares exactly two coders; got {table.m} (use fleiss_kappa, its "
+                         "generalisation to more coders, or krippendorff_alpha)")
     keep = table.pairable()
     pooled = table.counts[keep].sum(axis=0) / table.raters[keep].sum()
     return _chance_corrected(table.observed(), float((pooled ** 2).sum()), "Scott's pi")
@@ -192,18 +198,27 @@ def gwet_ac1(ratings: Sequence[Sequence[Hashable]]) -> float:
     return _chance_corrected(table.observed(), float((pi * (1 - pi)).sum() / (q - 1)), "Gwet's AC1")
 
 
-def krippendorff_alpha(ratings: Sequence[Sequence[Hashable]], level: str = "nominal") -> float:
+def krippendorff_alpha(ratings: Sequence[Sequence[Hashable]], level: str = "nominal",
+                       order: Sequence[Hashable] | None = None) -> float:
     """Krippendorff's alpha for any number of coders, missing ratings, and four levels of measurement.
 
     alpha = 1 - D_o / D_e from the coincidence matrix of values in units with two or more ratings
-    (Krippendorff 2004, 2011). ``level`` is ``"nominal"``, ``"ordinal"`` (values must sort),
-    ``"interval"`` or ``"ratio"`` (values must be numbers).
+    (Krippendorff 2004, 2011). ``level`` is ``"nominal"``, ``"ordinal"``, ``"interval"`` or ``"ratio"``
+    (values must be numbers). Ordinal values that are numbers are ranked by size; labels that are not
+    numbers ("low", "mid", "high") have no order of their own (the alphabet is not one), so ``order`` must
+    list them from lowest to highest, and without it the ordinal level is refused.
+
+    >>> krippendorff_alpha([["low", "mid", "high", "high"], ["low", "high", "high", "mid"]], "ordinal",
+    ...                    order=["low", "mid", "high"])
+    0.5625
 
     >>> round(krippendorff_alpha([[1, 1, 0, 0, 0, 0, 0, 0, 0, 0], [0, 1, 1, 0, 0, 1, 0, 1, 0, 0]]), 3)
     0.095
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}; got {level!r}")
+    if order is not None and level != "ordinal":
+        raise ValueError(f"order= ranks the values of the ordinal level; the {level} level does not use it")
     table = prepare(ratings)
     keep = table.pairable()
     counts, raters = table.counts[keep], table.raters[keep]
@@ -212,7 +227,7 @@ def krippendorff_alpha(ratings: Sequence[Sequence[Hashable]], level: str = "nomi
     coincidences -= np.diag((counts / (raters[:, None] - 1)).sum(axis=0))
     totals = coincidences.sum(axis=1)
     n = totals.sum()
-    delta = _distances(table.labels, totals, level)
+    delta = _distances(table.labels, totals, level, order)
     observed = float((coincidences * delta).sum())
     expected = float((np.outer(totals, totals) * delta).sum() / (n - 1))
     if expected == 0:
@@ -221,16 +236,44 @@ def krippendorff_alpha(ratings: Sequence[Sequence[Hashable]], level: str = "nomi
     return 1.0 - observed / expected
 
 
-def _distances(labels: list[Hashable], totals: np.ndarray, level: str) -> np.ndarray:
+def ranks(labels: Sequence[Hashable], order: Sequence[Hashable] | None = None) -> list[int]:
+    """The rank of every label from lowest (0) to highest: by ``order`` when given, by size when every label
+    is a number; labels that are not numbers and no ``order`` are refused, since sorting them by their
+    spelling would rank "high" below "low"."""
+    if order is not None:
+        position = {value: i for i, value in enumerate(order)}
+        if len(position) != len(list(order)):
+            raise ValueError("order= lists a value twice; give each value once, from lowest to highest")
+        missing = [label for label in labels if label not in position]
+        if missing:
+            raise ValueError(f"order= does not rank {', '.join(map(repr, missing[:5]))}; list every value the "
+                             "coders used, from lowest to highest")
+        return [position[label] for label in labels]
+    if not all(_is_number(label) for label in labels):
+        words = [label for label in labels if not _is_number(label)]
+        raise ValueError(f"ordinal values {', '.join(map(repr, words[:3]))} are not numbers, so they have no order "
+                         "of their own; pass order=[lowest, ..., highest] (for example order=['low', 'mid', "
+                         "'high'])")
+    by_size = sorted(range(len(labels)), key=lambda i: float(labels[i]))
+    rank = [0] * len(labels)
+    for r, i in enumerate(by_size):
+        rank[i] = r
+    return rank
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _distances(labels: list[Hashable], totals: np.ndarray, level: str,
+               order: Sequence[Hashable] | None = None) -> np.ndarray:
     """The squared difference delta^2(c, k) between every two values at a level of measurement."""
     q = len(labels)
     if level == "nominal":
         return 1.0 - np.eye(q)
     if level == "ordinal":
-        try:
-            order = sorted(range(q), key=lambda i: labels[i])
-        except TypeError:
-            raise ValueError("ordinal alpha needs values that can be ordered") from None
+        rank_of = ranks(labels, order)
+        order = sorted(range(q), key=lambda i: rank_of[i])
         rank = np.empty(q, dtype=np.int64)
         rank[order] = np.arange(q)
         sorted_totals = totals[order]

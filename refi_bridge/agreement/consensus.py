@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import re
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -28,18 +27,22 @@ from refi_bridge.agreement.spans import CONSENSUS, collect, unite_spans
 from refi_bridge.errors import AgreementError
 from refi_bridge.model import (
     Coding,
+    PDFSource,
     PlainTextSelection,
     Project,
     TextSource,
     User,
     coder_of_coding,
+    derived_guid,
     guid_key,
     name_key,
 )
 
-REJECT = {"none", "no", "reject", "rejected", "drop", "delete", "-", "—", "nothing"}
-UNION = {"union", "all", "any", "everything"}
-INTERSECTION = {"intersection", "common", "overlap", "both", "shared"}
+# -- only the documented words: "both" reads as union to some teams and as intersection to others, so a
+#    word that could mean either is refused with its row, never guessed --
+REJECT = {"none"}
+UNION = {"union"}
+INTERSECTION = {"intersection"}
 _SPANS = re.compile(r"^\s*\d+\s*-\s*\d+\s*(;\s*\d+\s*-\s*\d+\s*)*$")
 
 
@@ -55,7 +58,7 @@ class ConsensusResult:
 
 
 def _derived(*parts: object) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "refi-bridge-consensus:" + ":".join(map(str, parts))))
+    return derived_guid("refi-bridge-consensus", *map(str, parts))
 
 
 def _spans(text: object) -> list[tuple[int, int]]:
@@ -85,7 +88,7 @@ def build(project: Project, rows: Iterable[Mapping[str, object]], coders: list[s
     expected = {}
     for row in disagreements(data).to_dict(orient="records"):
         expected[(guid_key(row["source_guid"]), guid_key(row["code_guid"]), int(row["start"]), int(row["end"]))] = row
-    lengths = {guid_key(s.guid): len(s.text) for s in project.sources if isinstance(s, TextSource) and s.text}
+    lengths = {guid_key(d.guid): d.length for d in data.documents}
     by_name = {name_key(c): c for c in data.coders}
     problems: list[str] = []
     answered: dict[tuple, int] = {}
@@ -132,8 +135,9 @@ def build(project: Project, rows: Iterable[Mapping[str, object]], coders: list[s
                 problems.append(f"{where}: span {value} is empty or beyond the text ({lengths[source]} characters)")
                 continue
         else:
-            problems.append(f"{where}: resolution {value!r} is not a coder ({', '.join(data.coders)}), union, "
-                            "intersection, none, or spans like 120-245")
+            problems.append(f"{where}: resolution {value!r} is not a coder ({', '.join(data.coders)}), union "
+                            "(everything any coder marked), intersection (what all marked), none, or spans like "
+                            "120-245")
             continue
         if choice not in REJECT:
             result.resolved += 1
@@ -168,12 +172,15 @@ def _with_layer(project: Project, wanted: dict, codes: Mapping) -> Project:
     mine = guid_key(consensus.guid)
     sources = []
     for source in project.sources:
-        if not isinstance(source, TextSource):
+        # -- a PDF's consensus lies on its Representation text, as text selections --
+        text = source.representation if isinstance(source, PDFSource) and source.representation is not None \
+            else source if isinstance(source, TextSource) else None
+        if text is None:
             sources.append(source)
             continue
         # -- a new consensus replaces the old one --
         kept = []
-        for selection in source.selections:
+        for selection in text.selections:
             rest = tuple(c for c in selection.codings if guid_key(coder_of_coding(c, selection)) != mine)
             if rest or not selection.codings:
                 kept.append(replace(selection, codings=rest) if len(rest) != len(selection.codings) else selection)
@@ -187,5 +194,8 @@ def _with_layer(project: Project, wanted: dict, codes: Mapping) -> Project:
                     guid=guid, start=start, end=end, creating_user=consensus.guid,
                     codings=(Coding(guid=_derived(guid, "coding"), code_guid=codes[code].guid,
                                     creating_user=consensus.guid),)))
-        sources.append(replace(source, selections=tuple(kept)))
+        if text is source:
+            sources.append(replace(source, selections=tuple(kept)))
+        else:
+            sources.append(replace(source, representation=replace(text, selections=tuple(kept))))
     return replace(project, users=tuple(users), sources=tuple(sources), read_info=None)

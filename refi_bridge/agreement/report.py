@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from refi_bridge.agreement import compat
+from refi_bridge.agreement import compat, regions
 from refi_bridge.agreement.coefficients import gwet_ac1, krippendorff_alpha, percent_agreement, prepare
-from refi_bridge.agreement.spans import AgreementData, collect
-from refi_bridge.agreement.unitizing import Tally
+from refi_bridge.agreement.pdf_text import ANCHORED as ANCHORED_ORIGINS
+from refi_bridge.agreement.spans import AgreementData, collect, describe_set_aside
+from refi_bridge.agreement.unitizing import CU_READINGS, Tally
 from refi_bridge.errors import UndefinedCoefficientError
 from refi_bridge.model import Project
 from refi_bridge.progress import Progress, Reporter, quiet
@@ -64,15 +65,18 @@ class AgreementReport:
     overall: pd.DataFrame
     disagreements: pd.DataFrame
     settings: dict = field(default_factory=dict)
+    regions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    coverage: pd.DataFrame = field(default_factory=pd.DataFrame)
+    left_out: list[str] = field(default_factory=list)
     facts: dict = field(default_factory=dict)
     methods: str = ""
 
     TABLES = ("per_code", "per_document", "per_case", "pairs", "leave_one_out", "groups", "overall",
-              "disagreements")
+              "disagreements", "regions", "coverage")
 
     def to_dict(self) -> dict:
-        out: dict = {"coders": self.coders, "statement": self.statement, "settings": self.settings,
-                     "facts": self.facts, "methods": self.methods}
+        out: dict = {"coders": self.coders, "left_out": self.left_out, "statement": self.statement,
+                     "settings": self.settings, "facts": self.facts, "methods": self.methods}
         for name in self.TABLES:
             frame = getattr(self, name)
             out[name] = json_records(frame.reset_index() if name == "pairs" else frame)
@@ -203,26 +207,31 @@ def _bootstrap(parts: np.ndarray, draws: int, rng: np.random.Generator, batch: i
 
 def compute(project: Project, *, coders: Sequence[str] | None = None, codes: Sequence[str] | None = None,
             overlap: float = 0.9, lenient: float = 0.5, bootstrap: int = 1000, seed: int = 2022,
-            only_coded_documents: bool = False, progress: Progress | Reporter | None = None) -> AgreementReport:
+            only_coded_documents: bool = False, cu_reading: str = "pairsum",
+            progress: Progress | Reporter | None = None) -> AgreementReport:
     """Agreement between the coders of a (merged) project.
 
     Parameters
     ----------
     coders : the coders to compare (default: every coder but the ``consensus`` layer).
     codes : names or paths of codes to include (default: every code used).
-    overlap : the overlap (intersection over union) at which two segments match (MAXQDA's default 0.9);
-        ``lenient`` is a second, lower threshold.
+    overlap : the overlap (intersection over union) at which two segments, or two regions of a picture or
+        PDF page, match (MAXQDA's default 0.9); ``lenient`` is a second, lower threshold.
     bootstrap : resamples of documents for the 95% interval of |u-alpha (0 to skip).
     only_coded_documents : compare a coder only on documents where they made a coding. By default every
         coder is compared on every text document (a coder who coded nothing in one coded nothing there),
         except where the project records who was assigned what (sets ``Assigned to <coder>``, which
         ``merge --manifest`` writes).
+    cu_reading : how cu-alpha's correction term is read with three or more coders, ``"pairsum"`` (default)
+        or ``"meansq"`` (see :data:`refi_bridge.agreement.unitizing.CU_READINGS`); the report states it.
     progress : told each step, and the bootstrap resamples as they are drawn (see :mod:`refi_bridge.progress`).
     """
+    if cu_reading not in CU_READINGS:
+        raise ValueError(f"cu_reading must be one of {', '.join(CU_READINGS)}; got {cu_reading!r}")
     collecting = gc.isenabled()
     gc.disable()  # hundreds of thousands of acyclic objects; the cyclic collector would only slow us down
     try:
-        return _compute(project, coders, codes, overlap, lenient, bootstrap, seed, only_coded_documents,
+        return _compute(project, coders, codes, overlap, lenient, bootstrap, seed, only_coded_documents, cu_reading,
                         quiet(progress))
     finally:
         if collecting:
@@ -230,7 +239,7 @@ def compute(project: Project, *, coders: Sequence[str] | None = None, codes: Seq
 
 
 def _compute(project, coders, codes, overlap, lenient, bootstrap, seed, only_coded_documents,
-             say: Reporter) -> AgreementReport:
+             cu_reading, say: Reporter) -> AgreementReport:
     say("collecting every coder's segments")
     data = collect(project, coders, codes, only_coded_documents=only_coded_documents)
     compared = sum(1 for d in range(len(data.documents)) if len(data.coders_of(d)) >= 2)
@@ -244,16 +253,21 @@ def _compute(project, coders, codes, overlap, lenient, bootstrap, seed, only_cod
     per_document = _per_document(data, parts)
     per_case = _per_case(data, parts)
     pairs, leave_one_out = _pairs(data, grid)
-    groups = _groups(data)
-    overall = _overall(data, per_code, parts, groups, overlap, lenient, _pooled_totals(segment_totals, (overlap, lenient)))
+    groups = _groups(data, cu_reading)
+    region_totals = _region_totals(data, (overlap, lenient))
+    region_table = _regions(data, overlap, lenient, region_totals)
+    overall = _overall(data, per_code, parts, groups, overlap, lenient, _pooled_totals(segment_totals, (overlap, lenient)),
+                       _pooled_totals(region_totals, (overlap, lenient)))
     from refi_bridge.agreement.disagreements import disagreements
 
     say("listing the disagreements")
     table = disagreements(data)
-    statement = _statement(data, overlap, lenient, bootstrap, table)
+    statement = _statement(data, overlap, lenient, bootstrap, table, cu_reading)
     report = AgreementReport(data.coders, statement, per_code, per_document, per_case, pairs, leave_one_out, groups,
                              overall, table, {"overlap": overlap, "lenient": lenient, "bootstrap": bootstrap,
-                                              "seed": seed}, _facts(data, table))
+                                              "seed": seed, "cu_reading": cu_reading},
+                             regions=region_table, coverage=_coverage(data, region_table),
+                             left_out=list(data.left_out), facts=_facts(data, table))
     report.methods = methods(report)
     return report
 
@@ -300,6 +314,7 @@ def _presence(data: AgreementData, code: str) -> list[list]:
     coder did not code the document at all."""
     used = {(d, coder) for d in data.by_code.get(code, ()) for coder in data.spans[(d, code)]}
     used |= {(d, coder) for (d, k), coders in data.whole.items() if k == code for coder in coders}
+    used |= {(d, coder) for (d, k), coders in data.areas.items() if k == code for coder in coders}
     return [[(1 if (d, coder) in used else 0) if coder in data.present[d] else None
              for d in range(len(data.documents))] for coder in data.coders]
 
@@ -417,7 +432,8 @@ def _per_document(data: AgreementData, parts: np.ndarray) -> pd.DataFrame:
 def _per_case(data: AgreementData, parts: np.ndarray) -> pd.DataFrame:
     by_case: dict[str, list[int]] = defaultdict(list)
     for d, document in enumerate(data.documents):
-        by_case[document.case or "(no case)"].append(d)
+        for case in document.cases or ("(no case)",):  # a document in two cases counts for both
+            by_case[case].append(d)
     rows = []
     for case in sorted(by_case):
         docs = by_case[case]
@@ -451,7 +467,7 @@ def _pairs(data: AgreementData, grid: _Grid) -> tuple[pd.DataFrame, pd.DataFrame
     return matrix, pd.DataFrame(rows)
 
 
-def _groups(data: AgreementData) -> pd.DataFrame:
+def _groups(data: AgreementData, cu_reading: str = "pairsum") -> pd.DataFrame:
     """u-alpha and cu-alpha per code group (a top-level code and its subcodes as the values)."""
     by_top: dict[str, list[str]] = defaultdict(list)
     for key, info in data.codes.items():
@@ -468,7 +484,7 @@ def _groups(data: AgreementData) -> pd.DataFrame:
         if tally is None:
             row["cu_alpha"], row["cu_coverage"] = row["u_alpha"], float("nan")
         else:
-            row["cu_alpha"] = _value(tally.cu_alpha)
+            row["cu_alpha"] = _value(tally.cu_alpha, cu_reading)
             row["cu_coverage"] = tally.coverage() if tally.total else float("nan")
         rows.append(row)
     return pd.DataFrame(rows, columns=["group", "codes", "u_alpha", "u_alpha_binary", "cu_alpha", "cu_coverage"])
@@ -491,70 +507,223 @@ def _as_one_variable(data: AgreementData, members: list[str]) -> tuple:
 
 
 def _overall(data: AgreementData, per_code: pd.DataFrame, parts: np.ndarray, groups: pd.DataFrame,
-             overlap: float, lenient: float, totals: dict) -> pd.DataFrame:
-    values = [v for v in per_code["u_alpha_binary"] if isinstance(v, float)] if len(per_code) else []
-    rows = [("coders", len(data.coders)), ("documents compared", sum(1 for d in range(len(data.documents))
-                                                                      if len(data.coders_of(d)) >= 2)),
-            ("codes", len(per_code)), ("codes with |u-alpha defined", len(values))]
-    if values:
-        q1, median, q3 = np.percentile(values, [25, 50, 75])
-        rows += [("median |u-alpha per code", float(median)), ("IQR |u-alpha per code", f"{q1:.3f} to {q3:.3f}"),
-                 ("share of codes with |u-alpha >= .667", sum(v >= TENTATIVE for v in values) / len(values)),
-                 ("share of codes with |u-alpha >= .800", sum(v >= RELIABLE for v in values) / len(values))]
-    rows.append(("|u-alpha, all codes pooled", _value(_binary_alpha, parts.sum(axis=(0, 1)))))
-    one = _as_one_variable(data, list(data.codes))
-    rows.append(("u-alpha, all codes as one variable", one[0]))
-    rows.append(("|u-alpha, all codes as one variable", one[1]))
-    presence = [sum(table, []) for table in zip(*(_presence(data, code) for code in data.codes))] if data.codes else []
-    if presence:
-        presence = prepare(presence)
-        rows.append(("presence agreement (document x code)", _value(percent_agreement, presence)))
-        rows.append(("presence alpha (document x code)", _value(krippendorff_alpha, presence)))
-    for threshold in (overlap, lenient):
-        matched, _, segments = totals[threshold]
-        rate = matched / segments if segments else "undefined: no segments"
-        rows.append((f"segment match rate at {threshold:.0%}, all codes", rate))
-        rows.append((f"MAXQDA kappa at {threshold:.0%} ({len(data.codes)} codes)",
-                     _value(compat.maxqda_kappa, rate, len(data.codes)) if isinstance(rate, float) else rate))
-    for _, group in groups.iterrows():
-        rows.append((f"u-alpha of group {group['group']}", group["u_alpha"]))
+             overlap: float, lenient: float, totals: dict, region_totals: dict) -> pd.DataFrame:
+    rows: list[tuple[str, object]] = [("coders", len(data.coders))]
+    compared = sum(1 for d in range(len(data.documents)) if len(data.coders_of(d)) >= 2)
+    if data.documents:
+        rows += [("documents compared", compared), ("codes", len(per_code))]
+        values = [v for v in per_code["u_alpha_binary"] if isinstance(v, float)] if len(per_code) else []
+        rows.append(("codes with |u-alpha defined", len(values)))
+        if values:
+            q1, median, q3 = np.percentile(values, [25, 50, 75])
+            rows += [("median |u-alpha per code", float(median)),
+                     ("IQR |u-alpha per code", f"{q1:.3f} to {q3:.3f}"),
+                     ("share of codes with |u-alpha >= .667", sum(v >= TENTATIVE for v in values) / len(values)),
+                     ("share of codes with |u-alpha >= .800", sum(v >= RELIABLE for v in values) / len(values))]
+        rows.append(("|u-alpha, all codes pooled", _value(_binary_alpha, parts.sum(axis=(0, 1)))))
+        one = _as_one_variable(data, list(data.codes))
+        rows.append(("u-alpha, all codes as one variable", one[0]))
+        rows.append(("|u-alpha, all codes as one variable", one[1]))
+        presence = ([sum(table, []) for table in zip(*(_presence(data, code) for code in data.codes))]
+                    if data.codes else [])
+        if presence:
+            presence = prepare(presence)
+            rows.append(("presence agreement (document x code)", _value(percent_agreement, presence)))
+            rows.append(("presence alpha (document x code)", _value(krippendorff_alpha, presence)))
+        for threshold in (overlap, lenient):
+            matched, _, segments = totals[threshold]
+            rate = matched / segments if segments else "undefined: no segments"
+            rows.append((f"segment match rate at {threshold:.0%}, all codes", rate))
+            rows.append((f"MAXQDA kappa at {threshold:.0%} ({len(data.codes)} codes)",
+                         _value(compat.maxqda_kappa, rate, len(data.codes)) if isinstance(rate, float) else rate))
+        for _, group in groups.iterrows():
+            rows.append((f"u-alpha of group {group['group']}", group["u_alpha"]))
+    if data.region_codes:
+        rows += [("sources with regions (pictures, PDFs)", len(data.region_sources)),
+                 ("codes with regions", len(data.region_codes))]
+        presence = [sum(table, []) for table in zip(*(_region_presence(data, code) for code in data.region_codes))]
+        if presence and any(v is not None for row in presence for v in row):
+            presence = prepare(presence)
+            rows.append(("region presence agreement (picture x code)", _value(percent_agreement, presence)))
+            rows.append(("region presence alpha (picture x code)", _value(krippendorff_alpha, presence)))
+        for threshold in (overlap, lenient):
+            matched, pairs, count = region_totals[threshold]
+            rows.append((f"region match rate at {threshold:.0%}, all codes",
+                         matched / count if count else "undefined: no regions"))
+            rows.append((f"region F1 at {threshold:.0%}, all codes", 2 * pairs / count if count else "undefined: no regions"))
     return pd.DataFrame(rows, columns=["measure", "value"])
 
 
-def _statement(data: AgreementData, overlap: float, lenient: float, bootstrap: int, table: pd.DataFrame) -> list[str]:
+# -------------------------------------------------------------------------------------------------------
+# Regions: pictures and PDF areas
+# -------------------------------------------------------------------------------------------------------
+
+def _region_presence(data: AgreementData, code: str) -> list[list]:
+    """Coders x region sources without a text (pictures, PDFs without a Representation text): 1 if the coder
+    used the code there (a region or the whole source), 0 if not, None if the coder was not compared there.
+    PDFs with a text count their areas in the documents' presence instead."""
+    used = {(canvas, coder) for (canvas, _, k), per in data.regions.items() if k == code for coder in per}
+    used |= {(canvas, coder) for (canvas, k), coders in data.region_whole.items() if k == code for coder in coders}
+    units = [i for i, r in enumerate(data.region_sources) if r.document is None]
+    return [[(1 if (i, coder) in used else 0) if coder in data.region_present[i] else None for i in units]
+            for coder in data.coders]
+
+
+def _region_totals(data: AgreementData, thresholds) -> dict[str, dict]:
+    """Per region code and threshold: [regions with a match, one-to-one matched pairs, regions], over every
+    picture and PDF page and every pair of coders compared there."""
+    out: dict[str, dict] = {code: {t: [0, 0, 0] for t in thresholds} for code in data.region_codes}
+    for (canvas, _, code), per_coder in data.regions.items():
+        if code not in out:
+            continue
+        for a, b in itertools.combinations(data.region_coders_of(canvas), 2):
+            ra, rb = per_coder.get(a, []), per_coder.get(b, [])
+            if not ra and not rb:
+                continue
+            counts = regions.match_counts(ra, rb, thresholds)
+            for t in thresholds:
+                out[code][t][0] += counts[t][0]
+                out[code][t][1] += counts[t][1]
+                out[code][t][2] += len(ra) + len(rb)
+    return out
+
+
+def _regions(data: AgreementData, overlap: float, lenient: float, totals: dict) -> pd.DataFrame:
+    """One row per code used on pictures or PDF areas: regions per coder, presence per source, region
+    matching at both thresholds."""
+    rows = []
+    for code, info in data.region_codes.items():
+        row: dict = {"code": info.name, "code_path": " > ".join(info.path)}
+        canvases = {canvas for (canvas, _, k) in data.regions if k == code}
+        canvases |= {canvas for (canvas, k) in data.region_whole if k == code}
+        row["sources"] = len(canvases)
+        row["pages"] = len({(canvas, page) for (canvas, page, k) in data.regions if k == code})
+        for coder in data.coders:
+            row[f"regions {coder}"] = sum(len(per.get(coder, ())) for (_, _, k), per in data.regions.items()
+                                          if k == code)
+        presence = _region_presence(data, code)
+        if presence and presence[0]:
+            table = prepare(presence)
+            row["presence_alpha"] = _value(krippendorff_alpha, table)
+            row["presence_agreement"] = _value(percent_agreement, table)
+            row["presence_ac1"] = _value(gwet_ac1, table)
+        else:
+            row["presence_alpha"] = row["presence_agreement"] = row["presence_ac1"] = (
+                "undefined: no picture or text-less PDF (PDF areas count in the documents' presence)")
+        for threshold in (overlap, lenient):
+            matched, pairs, count = totals[code][threshold]
+            why = "undefined: no regions of this code"
+            row[f"match_{threshold:.0%}"] = matched / count if count else why
+            row[f"f1_{threshold:.0%}"] = 2 * pairs / count if count else why
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _coverage(data: AgreementData, region_table: pd.DataFrame) -> pd.DataFrame:
+    """Which sources and codes each measure covered, in a researcher's words."""
+    compared = [d for d in range(len(data.documents)) if len(data.coders_of(d)) >= 2]
+    texts = [data.documents[d] for d in compared]
+    pdfs = sum(1 for d in texts if d.kind == "PDF")
+    with_regions = {canvas for (canvas, _, _) in data.regions}
+
+    def names(items) -> str:
+        shown = [i.name for i in items][:6]
+        return ", ".join(shown) + (f" and {len(items) - 6} more" if len(items) > 6 else "")
+
+    rows = [{"measure": "text: |u-alpha, segments, presence per document, disagreements",
+             "sources": f"{len(texts)} documents ({len(texts) - pdfs} texts, {pdfs} PDF texts): {names(texts)}"
+             if texts else "none",
+             "codes": len(data.codes)}]
+    region_sources = [r for r in data.region_sources if r.document is None]
+    rows.append({"measure": "regions: presence per picture (alpha, agreement, AC1)",
+                 "sources": f"{len(region_sources)} pictures and PDFs without text: {names(region_sources)}"
+                 if region_sources else "none",
+                 "codes": len(region_table)})
+    matched = [r for i, r in enumerate(data.region_sources) if i in with_regions]
+    rows.append({"measure": "regions: matching by intersection over union (match rate, F1)",
+                 "sources": f"{len(matched)} sources ({sum(1 for r in matched if r.kind == 'picture')} pictures, "
+                 f"{sum(1 for r in matched if r.kind == 'PDF')} PDFs' areas): {names(matched)}" if matched else "none",
+                 "codes": len(region_table)})
+    if data.set_aside:
+        rows.append({"measure": "not measured", "sources": describe_set_aside(data.set_aside), "codes": ""})
+    return pd.DataFrame(rows, columns=["measure", "sources", "codes"])
+
+
+def _statement(data: AgreementData, overlap: float, lenient: float, bootstrap: int, table: pd.DataFrame,
+               cu_reading: str = "pairsum") -> list[str]:
     compared = [d for d in range(len(data.documents)) if len(data.coders_of(d)) >= 2]
     partial = [d for d in compared if len(data.coders_of(d)) < len(data.coders)]
     characters = sum(data.documents[d].length for d in compared)
     whole = sum(len(v) for v in data.whole.values())
-    lines = [
-        f"Coders: {', '.join(data.coders)} ({len(data.coders)}). Segments per coder after uniting overlaps: "
-        + ", ".join(f"{c} {data.segments.get(c, 0)}" for c in data.coders) + ".",
-        f"Documents: {len(compared)} text documents compared, {characters:,} characters; "
-        f"{len(data.documents) - len(compared)} documents had fewer than two coders and were left out.",
-        f"Codes: {len(data.codes)}. Unit of analysis: the character (Unicode code point) of the merged "
-        "project's texts, so every coder is measured on the same text.",
-        f"Overlaps: each coder's overlapping segments of one code were united first ({data.merged_overlaps} "
-        "segments united); touching segments stay separate units.",
-        f"Whole-document codings: {whole}, counted as presence of the code in the document, not as spans.",
-        f"Missing coders: {data.assignment_rule} {len(partial)} documents were compared with fewer than all "
-        "coders.",
-        f"Headline: |u-alpha (Krippendorff et al. 2016) per code, pooled over documents; 95% interval from "
-        f"{bootstrap} bootstrap resamples of documents." if bootstrap else
-        "Headline: |u-alpha (Krippendorff et al. 2016) per code, pooled over documents; no bootstrap.",
-        f"Segments match when they overlap by {overlap:.0%} (MAXQDA's default) or, leniently, {lenient:.0%} "
-        "(intersection over union); F1 counts one-to-one matches; Holsti counts identical segments.",
-        "Compatibility columns reproduce NVivo (per document, mean and size-weighted), pooled character "
-        "kappa, MAXQDA's Brennan-Prediger kappa and QualCoder's kappa (not Cohen's); with more than two coders "
-        "they are averaged over coder pairs.",
-        "cu-alpha with three or more coders uses the per-pair overlap correction ('pairsum'); the published "
-        "example does not settle it, the difference is in the third decimal.",
-        f"Disagreements: {len(table)} discordant passages listed for the consensus meeting.",
+    pdfs = sum(1 for d in compared if data.documents[d].kind == "PDF")
+    lines = [f"Coders: {', '.join(data.coders)} ({len(data.coders)})."]
+    if data.left_out:
+        lines.append(f"Left out: {', '.join(data.left_out)}, whose codings are in the project but who were handed "
+                     "no sources (codings the master already held); name every coder with --coders to include "
+                     "them.")
+    if data.documents:
+        lines += [
+            "Segments per coder after uniting overlaps: "
+            + ", ".join(f"{c} {data.segments.get(c, 0)}" for c in data.coders) + ".",
+            f"Documents: {len(compared)} text documents compared"
+            + (f" ({pdfs} of them PDFs, measured on their Representation text)" if pdfs else "") + ", "
+            f"{characters:,} characters; {len(data.documents) - len(compared)} documents had fewer than two "
+            "coders and were left out.",
+            f"Codes: {len(data.codes)} in the text measures. Unit of analysis: the character (Unicode code point) "
+            "of the merged project's texts, so every coder is measured on the same text.",
+            f"Overlaps: each coder's overlapping segments of one code were united first ({data.merged_overlaps} "
+            "segments united); touching segments stay separate units.",
+            f"Whole-document codings: {whole}, counted as presence of the code in the document, not as spans.",
+            f"Missing coders: {data.assignment_rule} {len(partial)} documents were compared with fewer than all "
+            "coders.",
+            f"Headline: |u-alpha (Krippendorff et al. 2016) per code, pooled over documents; 95% interval from "
+            f"{bootstrap} bootstrap resamples of documents." if bootstrap else
+            "Headline: |u-alpha (Krippendorff et al. 2016) per code, pooled over documents; no bootstrap.",
+            f"Segments match when they overlap by {overlap:.0%} (MAXQDA's default) or, leniently, {lenient:.0%} "
+            "(intersection over union); F1 counts one-to-one matches; Holsti counts identical segments.",
+            "Compatibility columns reproduce NVivo (per document, mean and size-weighted), pooled character "
+            "kappa, MAXQDA's Brennan-Prediger kappa and QualCoder's kappa (not Cohen's); with more than two "
+            "coders they are averaged over coder pairs.",
+            f"cu-alpha of code groups reads its correction term as '{cu_reading}'"
+            + (" (with two coders both readings give the same number)." if len(data.coders) == 2 else
+               "; the published example does not settle the reading for three or more coders "
+               "(docs/agreement.md gives the size of the difference)."),
+            f"Disagreements: {len(table)} discordant passages listed for the consensus meeting.",
+        ]
+    else:
+        lines.append("Documents: none with a text, so the text measures (|u-alpha, segments, disagreements) are "
+                     "empty; the Regions sheet has the measures of pictures and PDF areas.")
+    if not data.region_codes:
+        lines.append("Regions: no picture or PDF area codings (the Regions sheet is empty).")
+    lines += [
         "Thresholds: " + "; ".join(f"{a}: {b}" for a, b in THRESHOLDS) + ".",
         "These statistics measure the consistency of codebook-based coding; reflexive thematic analysis does "
         "not aim at it.",
     ]
-    if data.other_sources:
-        lines.append(f"Codings on non-text sources ({data.other_sources}) are not part of these statistics.")
+    if data.pdf_origins:
+        anchored = {k: v for k, v in data.pdf_origins.items() if k in ANCHORED_ORIGINS}
+        rest = sum(v for k, v in data.pdf_origins.items() if k not in ANCHORED_ORIGINS and k != "twin")
+        lines.append(
+            f"PDF areas: {sum(anchored.values()):,} codings of PDF areas were anchored to the PDF's text ("
+            + ", ".join(f"{k} {v:,}" for k, v in sorted(anchored.items())) + ") and measured as text spans (an "
+            "area anchored by its excerpt counts as the excerpt, the quotation's first characters); "
+            f"{rest:,} did not anchor (the codings table says why) and were measured as regions."
+            + (f" {data.pdf_origins['twin']:,} were ATLAS.ti's second record of a text selection and counted once."
+               if data.pdf_origins.get("twin") else ""))
+    if data.region_codes:
+        pictures = sum(1 for r in data.region_sources if r.kind == "picture")
+        count = sum(len(v) for per in data.regions.values() for v in per.values())
+        lines.append(
+            f"Regions: {count:,} regions on {pictures} pictures and {len(data.region_sources) - pictures} PDFs "
+            f"(assignment: {data.assignment_rule.rstrip('.')}), "
+            f"{len(data.region_codes)} codes. Presence per picture (or PDF without text): alpha, agreement and "
+            f"AC1 on whether each coder used the code there. Region matching: two coders' regions of one code on "
+            f"one picture or PDF page match when their intersection over union reaches {overlap:.0%} or, "
+            f"leniently, {lenient:.0%}; matching is one to one (an optimal assignment: most pairs, then most "
+            "overlap); match rate counts regions with a match, F1 one-to-one pairs. Rectangles are compared in "
+            "the file's own units (pixels, PDF points).")
+    if data.set_aside:
+        lines.append(f"Not measured: {describe_set_aside(data.set_aside)}.")
     if data.clipped:
         lines.append(f"{data.clipped} selections reached outside their text (a damaged file; `refi-bridge validate` "
                      "lists them) and were cut to the text.")

@@ -12,7 +12,11 @@ Inputs: ``coders`` holds one list per coder of ``(start, end, value)`` half-open
 ``(begin, end)``. One coder's overlapping segments of the same value are united first; touching ones stay
 separate units (the published example needs that). Several documents are pooled by summing their
 coincidences (:class:`Tally`). Confirmed against Krippendorff (2019) Fig. 12.11: uα .510, |uα .413, cuα
-.724. For cuα with three or more coders the correction is the per-pair overlap sum ("pairsum").
+.724.
+
+With three or more coders the published example does not decide between two readings of cuα's correction
+term W*_c (see :data:`CU_READINGS`); the caller chooses with ``reading=`` and the report states the one used.
+With two coders both readings are the same number.
 """
 
 from __future__ import annotations
@@ -23,9 +27,14 @@ from dataclasses import dataclass, field
 
 from refi_bridge.errors import UndefinedCoefficientError
 
-__all__ = ["u_alpha", "cu_alpha", "k_u_alpha", "Tally", "unite", "alpha_u_1995"]
+__all__ = ["u_alpha", "cu_alpha", "k_u_alpha", "Tally", "unite", "alpha_u_1995", "CU_READINGS"]
 
 GAP = None  # the value of matter no coder marked
+
+# -- the two readings of cu-alpha's correction W*_c for a unit g of coder i, with a_gj its overlap with coder
+#    j's units: "pairsum" sums a_gj^2 / (m - 1) over the other coders j (the reading of the 2016 paper by an
+#    independent implementation, our default); "meansq" squares the mean overlap, (sum_j a_gj / (m - 1))^2 --
+CU_READINGS = ("pairsum", "meansq")
 
 Segment = tuple[int, int, Hashable]
 
@@ -100,6 +109,7 @@ class Tally:
     observed: dict[tuple, float] = field(default_factory=lambda: defaultdict(float))
     self_pairs: dict[Hashable, float] = field(default_factory=lambda: defaultdict(float))
     cu_self_pairs: dict[Hashable, float] = field(default_factory=lambda: defaultdict(float))
+    cu_self_pairs_meansq: dict[Hashable, float] = field(default_factory=lambda: defaultdict(float))
 
     def add(self, coders: Sequence[Sequence[Segment]], continuum: tuple[int, int]) -> Tally:
         """Add one continuum coded by ``coders`` (a list of segment lists, one per coder)."""
@@ -125,9 +135,13 @@ class Tally:
                     self.observed[(c, k)] += length / (m - 1)
                     if c is not GAP and k is not GAP:
                         overlap_with[j][a] += length
+            mean_overlap: dict[int, float] = defaultdict(float)
             for j in range(m):
                 for a, length in overlap_with[j].items():
                     self.cu_self_pairs[partitions[i][a][2]] += length * length / (m - 1)
+                    mean_overlap[a] += length / (m - 1)
+            for a, length in mean_overlap.items():
+                self.cu_self_pairs_meansq[partitions[i][a][2]] += length * length
         return self
 
     # -- the coefficients ---------------------------------------------------------------------------------
@@ -156,7 +170,13 @@ class Tally:
                                             "the continuum carries one value (all unmarked, or all one code)")
         return 1.0 - observed / expected
 
-    def _cu(self) -> tuple[dict, dict, float, float]:
+    def _cu_weights(self, reading: str) -> dict[Hashable, float]:
+        if reading not in CU_READINGS:
+            raise ValueError(f"reading must be one of {', '.join(CU_READINGS)}; got {reading!r}")
+        return self.cu_self_pairs if reading == "pairsum" else self.cu_self_pairs_meansq
+
+    def _cu(self, reading: str) -> tuple[dict, dict, float, float]:
+        weights = self._cu_weights(reading)
         cells = {(c, k): v for (c, k), v in self.observed.items() if c is not GAP and k is not GAP}
         margins: dict = defaultdict(float)
         for (c, _), value in cells.items():
@@ -164,11 +184,17 @@ class Tally:
         total = sum(cells.values())
         if total == 0:
             raise UndefinedCoefficientError("cu-alpha is undefined: no two coders marked any matter in common")
-        weight = sum(self.cu_self_pairs.values())
-        return cells, margins, total, total - weight / total
+        weight = sum(weights.values())
+        denominator = total - weight / total
+        if denominator <= 0:
+            # -- the matter coders both marked is one stretch of one unit pair: nothing to expect by chance --
+            raise UndefinedCoefficientError("cu-alpha is undefined: where coders' units meet there is too little "
+                                            "to pair by chance (a single overlap)")
+        return cells, margins, total, denominator
 
-    def cu_alpha(self) -> float:
-        cells, margins, _, denominator = self._cu()
+    def cu_alpha(self, reading: str = "pairsum") -> float:
+        """cuα with the correction term read as ``reading`` (one of :data:`CU_READINGS`)."""
+        cells, margins, _, denominator = self._cu(reading)
         if len(margins) < 2:
             raise UndefinedCoefficientError("cu-alpha is undefined: where coders' units meet, only one value "
                                             "occurs, so there is no coding to disagree on")
@@ -178,13 +204,14 @@ class Tally:
             raise UndefinedCoefficientError("cu-alpha is undefined: no disagreement can be expected")
         return 1.0 - observed / expected
 
-    def k_u_alpha(self, value: Hashable) -> float:
-        cells, margins, _, denominator = self._cu()
+    def k_u_alpha(self, value: Hashable, reading: str = "pairsum") -> float:
+        cells, margins, _, denominator = self._cu(reading)
+        weights = self._cu_weights(reading)
         own = margins.get(value, 0.0)
         if own == 0:
             raise UndefinedCoefficientError(f"(k)u-alpha of {value!r} is undefined: no other coder's unit meets "
                                             "a unit of this value")
-        expected_row = {k: (own * margins[k] - (self.cu_self_pairs[value] if k == value else 0.0)) / denominator
+        expected_row = {k: (own * margins[k] - (weights[value] if k == value else 0.0)) / denominator
                         for k in margins}
         expected_k = sum(expected_row.values())
         off = expected_k - expected_row[value]
@@ -212,14 +239,19 @@ def u_alpha(coders: Sequence[Sequence[Segment]], continuum: tuple[int, int], bin
     return Tally().add(coders, continuum).u_alpha(binary=binary)
 
 
-def cu_alpha(coders: Sequence[Sequence[Segment]], continuum: tuple[int, int]) -> float:
-    """Krippendorff's cuα: agreement on values where coders both marked units (coding given unitizing)."""
-    return Tally().add(coders, continuum).cu_alpha()
+def cu_alpha(coders: Sequence[Sequence[Segment]], continuum: tuple[int, int], reading: str = "pairsum") -> float:
+    """Krippendorff's cuα: agreement on values where coders both marked units (coding given unitizing).
+
+    ``reading`` chooses how the correction term is read with three or more coders: ``"pairsum"`` (default)
+    or ``"meansq"`` (see :data:`CU_READINGS` and docs/agreement.md for how far they differ).
+    """
+    return Tally().add(coders, continuum).cu_alpha(reading)
 
 
-def k_u_alpha(coders: Sequence[Sequence[Segment]], continuum: tuple[int, int], value: Hashable) -> float:
-    """Krippendorff's (k)uα: cuα for the one value ``value``."""
-    return Tally().add(coders, continuum).k_u_alpha(value)
+def k_u_alpha(coders: Sequence[Sequence[Segment]], continuum: tuple[int, int], value: Hashable,
+              reading: str = "pairsum") -> float:
+    """Krippendorff's (k)uα: cuα for the one value ``value`` (``reading`` as for :func:`cu_alpha`)."""
+    return Tally().add(coders, continuum).k_u_alpha(value, reading)
 
 
 def alpha_u_1995(coders: Sequence[Sequence[tuple[int, int]]], continuum: tuple[int, int]) -> tuple[float, float, float]:

@@ -18,8 +18,7 @@ from pathlib import Path
 
 from refi_bridge.demo.study import Study, generate
 from refi_bridge.errors import ProjectFileError, RefiBridgeWarning
-from refi_bridge.formats.exchange import atomic_output, read, write
-from refi_bridge.formats.outputs import all_or_none, put_in_place
+from refi_bridge.formats.exchange import all_or_nothing, atomic_output, put_in_place, read, write
 from refi_bridge.formats.summary import summarize
 from refi_bridge.formats.validation import validate
 from refi_bridge.progress import Progress, Reporter, quiet
@@ -51,7 +50,7 @@ def write_study(study: Study, folder: str | os.PathLike, progress: Progress | Re
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
-    with all_or_none(), warnings.catch_warnings():
+    with all_or_nothing(), warnings.catch_warnings():
         warnings.simplefilter("ignore", RefiBridgeWarning)
         files["master"] = folder / "master.qdpx"
         write(study.master, files["master"], progress=say)

@@ -31,6 +31,7 @@ from refi_bridge.model import (
     User,
     Variable,
     VariableValue,
+    guid_key,
     map_guids,
 )
 
@@ -475,7 +476,8 @@ def _with_codings(project: Project, coded, user: User, guid: _Guids, shift=None)
                 codings=(Coding(guid=guid(), code_guid=paths[path], creating_user=user.guid,
                                 creation_date_time="2022-06-01T12:00:00Z"),)))
         sources.append(replace(source, selections=tuple(selections)))
-    users = project.users if any(u.guid == user.guid for u in project.users) else project.users + (user,)
+    users = project.users if any(guid_key(u.guid) == guid_key(user.guid) for u in project.users) \
+        else project.users + (user,)
     return replace(project, users=users, sources=tuple(sources))
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass
 
+from refi_bridge.errors import ProjectFileError
+
 _BOM = codecs.BOM_UTF8
 
 
@@ -37,7 +39,14 @@ def decode_text(data: bytes, name: str = "text file") -> DecodedText:
     except UnicodeDecodeError as error:
         problem = error
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return DecodedText(data.decode("utf-16"), False,
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as error:
+            # -- an odd length or a lone surrogate: no reading of it is the text the coders saw --
+            raise ProjectFileError(f"{name}: starts as UTF-16 but is not valid UTF-16 ({error.reason} at byte "
+                                   f"{error.start}); save the text as UTF-8 and export the project again.",
+                                   name) from None
+        return DecodedText(text, False,
                            f"{name} is UTF-16, not the UTF-8 REFI-QDA requires; it will be written as UTF-8")
     return DecodedText(data.decode("cp1252", errors="replace"), False,
                        f"{name} is not valid UTF-8 (byte {problem.start}); read as Windows-1252 and will be "

@@ -32,10 +32,14 @@ _STORED_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".mp4", ".m4a", "
 
 @dataclass(frozen=True)
 class ReadLimits:
-    """What an archive may claim before it is refused as a zip bomb.
+    """What an archive may claim, and what reading it may cost, before it is refused as a zip bomb.
 
     The defaults leave room for any real project: the standard caps one file at 2 GiB, and text and XML
-    rarely compress better than 30:1, while bombs reach 1000:1 or nest overlapping members.
+    rarely compress better than 30:1 (the real exports of the corpus: 1 to 7.4 per member, 3.7 in all),
+    while bombs reach 1000:1 or nest overlapping members. ``max_ratio`` applies to each member above
+    ``ratio_applies_above`` bytes and to all members together once they claim more than that.
+    ``max_decoded`` bounds the bytes decompressed while one project is read (its document and its texts;
+    other files are read only when written, each once).
     """
 
     max_members: int = 200_000
@@ -43,9 +47,15 @@ class ReadLimits:
     max_total_size: int = 16 * 2**30
     max_ratio: float = 250.0
     ratio_applies_above: int = 8 * 2**20
+    max_decoded: int = 4 * 2**30
 
 
 DEFAULT_LIMITS = ReadLimits()
+
+# -- the errors zipfile raises on damaged directories: it decodes names, checks versions and seeks by the
+#    offsets the file states, and says so with whatever exception the failing step raises --
+_DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, NotImplementedError, EOFError, struct.error,
+           OverflowError, IndexError, KeyError)
 
 
 def is_archive(head: bytes) -> bool:
@@ -53,57 +63,130 @@ def is_archive(head: bytes) -> bool:
     return head.startswith(ZIP_MAGIC) or head.startswith(EMPTY_ZIP_MAGIC)
 
 
-@dataclass(frozen=True)
 class Archive:
-    """What :func:`open_archive` found: the ``.qde`` member, the sources folder, and the source members."""
+    """An archive opened once and checked: the ``.qde`` member, the sources folder, the source members.
 
-    path: str
-    qde_member: str
-    qde_bytes: bytes
-    sources_folder: str | None
-    members: dict[str, str]  # name as internal:// paths give it -> archive member name
-    ignored: tuple[str, ...]
-    fixes: tuple[str, ...]
-    infos: dict[str, zipfile.ZipInfo]  # archive member name -> its directory entry
+    The file stays open until :meth:`close` (or the end of ``with``), and every member is read from that
+    one open file: replacing the file on disk meanwhile changes nothing that is read.
+    """
+
+    def __init__(self, path: str, fp, zf: zipfile.ZipFile, limits: ReadLimits) -> None:
+        self.path = path
+        self.limits = limits
+        self._fp = fp
+        self._zip = zf
+        info = os.fstat(fp.fileno())
+        self.signature = (info.st_size, info.st_mtime_ns)
+        infos = zf.infolist()
+        _check_safety(path, infos, limits, info.st_size)
+        qde, fixes = _find_qde(path, infos)
+        self.qde_member = qde.filename
+        self.sources_folder, self.members, ignored = _source_members(infos, qde.filename)
+        self.ignored = tuple(ignored)
+        self.fixes = tuple(fixes)
+        self.infos = {i.filename: i for i in infos}  # archive member name -> its directory entry
+        self.decoded = 0
+        self.qde_bytes = self.read_member(qde)
+
+    def read_member(self, info: zipfile.ZipInfo) -> bytes:
+        """A member's bytes, counted against ``max_decoded``."""
+        if self._fp is None:
+            raise ValueError("the archive is closed")
+        if self.decoded + info.file_size > self.limits.max_decoded:
+            raise UnsafeFileError(f"{self.path}: refused: reading the project would decode more than "
+                                  f"{self.limits.max_decoded:,} bytes (at member {info.filename!r}); no real "
+                                  "project needs that, zip bombs do.", self.path)
+        data = _read_member(self._fp, info, self.path, self._zip)
+        self.decoded += len(data)
+        return data
+
+    def close(self) -> None:
+        if self._fp is not None:
+            self._zip.close()
+            self._fp.close()
+            self._fp = None
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def open_archive(path: str | os.PathLike, limits: ReadLimits = DEFAULT_LIMITS) -> Archive:
-    """Check an archive for safety and structure and read its ``.qde``; source files stay unread."""
+    """Open an archive once, check it for safety and structure and read its ``.qde``; source files stay unread.
+
+    Use the result in ``with`` (or :meth:`Archive.close` it).
+    """
     where = str(path)
     try:
-        zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as error:
-        raise ProjectFileError(f"{where}: not a readable ZIP archive ({error}); a .qdpx must be the ZIP "
-                               "file the QDA tool exported. Export it again.", where) from None
+        fp = open(path, "rb")  # noqa: SIM115 -- handed to the Archive, which closes it
     except OSError as error:
         raise ProjectFileError(f"{where}: cannot be read ({error.strerror or error}).", where) from None
-    with zf:
-        infos = zf.infolist()
-        _check_safety(where, infos, limits)
-        qde, fixes = _find_qde(where, infos)
-        folder, members, ignored = _source_members(infos, qde.filename)
-        data = _read_member(zf.fp, qde, where)
-    return Archive(where, qde.filename, data, folder, members, tuple(ignored), tuple(fixes),
-                   {info.filename: info for info in infos})
+    try:
+        try:
+            zf = zipfile.ZipFile(fp)
+        except (*_DAMAGE, OSError) as error:
+            raise ProjectFileError(f"{where}: not a readable ZIP archive ({_one_line(error)}); a .qdpx must be "
+                                   "the ZIP file the QDA tool exported. Export it again.", where) from None
+        try:
+            return Archive(where, fp, zf, limits)
+        except BaseException:
+            zf.close()
+            raise
+    except BaseException:
+        fp.close()
+        raise
 
 
-def _check_safety(where: str, infos: list[zipfile.ZipInfo], limits: ReadLimits) -> None:
+def check_zip(path: str | os.PathLike, limits: ReadLimits) -> None:
+    """Refuse a ZIP file of another kind (an ``.xlsx`` workbook) that breaks ``limits`` or is damaged, before
+    any library decompresses it: the same checks as for a ``.qdpx``, with limits fit for that kind. A file
+    that is no ZIP at all passes: the reader of its kind says what it is."""
+    where = str(path)
+    try:
+        with open(path, "rb") as fp:
+            if not is_archive(fp.read(4)):
+                return
+            size = os.fstat(fp.fileno()).st_size
+            with zipfile.ZipFile(fp) as zf:
+                _check_safety(where, zf.infolist(), limits, size)
+    except (*_DAMAGE, OSError) as error:
+        if isinstance(error, ProjectFileError):
+            raise
+        raise ProjectFileError(f"{where}: not a readable ZIP file ({_one_line(error)}).", where) from None
+
+
+def _one_line(error: object) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _check_safety(where: str, infos: list[zipfile.ZipInfo], limits: ReadLimits, file_size: int) -> None:
     if len(infos) > limits.max_members:
         raise UnsafeFileError(f"{where}: refused: {len(infos):,} members is more than any QDA project holds "
                               f"(limit {limits.max_members:,}); the archive may be a zip bomb.", where)
-    total = 0
+    total = compressed = 0
+    names: set[str] = set()
     for info in infos:
         name = info.filename
         parts = name.replace("\\", "/").split("/")
         if name.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
             raise UnsafeFileError(f"{where}: refused: member {name!r} points outside the archive folder "
                                   "(a 'zip slip' attack). Do not open this file.", where)
+        if name in names:
+            # -- tools disagree on which copy counts (zipfile takes the last, others the first) --
+            raise ProjectFileError(f"{where}: member {name!r} is in the archive twice, and tools disagree on which "
+                                   "copy counts; export the project again.", where)
+        names.add(name)
         if stat.S_ISLNK(info.external_attr >> 16):
             raise UnsafeFileError(f"{where}: refused: member {name!r} is a symbolic link; a QDA project "
                                   "never holds one.", where)
         if info.flag_bits & 0x1:
             raise ProjectFileError(f"{where}: member {name!r} is encrypted; export the project again without "
                                    "a password.", where)
+        if info.header_offset < 0 or info.header_offset + 30 + info.compress_size > file_size:
+            raise ProjectFileError(f"{where}: member {name!r} lies past the end of the file; the archive is "
+                                   "damaged or cut short. Export the project again.", where)
         if info.file_size > limits.max_member_size:
             raise UnsafeFileError(f"{where}: refused: member {name!r} claims {info.file_size:,} bytes, above "
                                   f"the {limits.max_member_size:,} REFI-QDA allows per file.", where)
@@ -114,9 +197,15 @@ def _check_safety(where: str, infos: list[zipfile.ZipInfo], limits: ReadLimits) 
                                       f"(to {info.file_size:,} bytes); real project files do not compress "
                                       "like that, zip bombs do.", where)
         total += info.file_size
+        compressed += info.compress_size
     if total > limits.max_total_size:
         raise UnsafeFileError(f"{where}: refused: the members would expand to {total:,} bytes, above the "
                               f"limit of {limits.max_total_size:,}; the archive may be a zip bomb.", where)
+    if total > limits.ratio_applies_above and total > limits.max_ratio * max(compressed, 1):
+        # -- many members each small enough to skip the check above add up all the same --
+        raise UnsafeFileError(f"{where}: refused: its {len(infos):,} members would expand "
+                              f"{total / max(compressed, 1):,.0f} times in all (to {total:,} bytes); real projects "
+                              "do not compress like that, zip bombs do.", where)
     # -- members whose data overlap are how the densest zip bombs are built; no zip tool writes them --
     spans = sorted((info.header_offset, info.header_offset + 30 + _stored_name_length(info) + info.compress_size,
                     info.filename) for info in infos)
@@ -163,6 +252,13 @@ def _find_qde(where: str, infos: list[zipfile.ZipInfo]) -> tuple[zipfile.ZipInfo
 
 
 def _source_members(infos: list[zipfile.ZipInfo], qde: str) -> tuple[str | None, dict[str, str], list[str]]:
+    """The sources folder beside the project document, and its files by the names internal:// paths use.
+
+    The folder is found next to the document, wherever that is: a .qdpx unzipped and zipped again with its
+    folder inside (``MyProject/project.qde``, ``MyProject/Sources/...``) keeps its texts.
+    """
+    home = qde.rpartition("/")[0]
+    prefix = home + "/" if home else ""
     folder = None
     members: dict[str, str] = {}
     ignored: list[str] = []
@@ -170,28 +266,30 @@ def _source_members(infos: list[zipfile.ZipInfo], qde: str) -> tuple[str | None,
         name = info.filename
         if info.is_dir() or name == qde:
             continue
-        head, _, rest = name.partition("/")
+        head, _, rest = name[len(prefix):].partition("/") if name.startswith(prefix) else ("", "", "")
         if rest and head.lower() == "sources":
-            folder = folder or head
+            folder = folder or prefix + head
             members[rest] = name
         else:
             ignored.append(name)
     return folder, members, ignored
 
 
-def _read_member(fp, info: zipfile.ZipInfo, where: str) -> bytes:
+def _read_member(fp, info: zipfile.ZipInfo, where: str, zf: zipfile.ZipFile | None = None) -> bytes:
     """Read one member from the open archive file ``fp``, never more than its header declares.
 
     Stored and deflated members (all that QDA tools write) are read straight from the file and checked
     against their CRC: zipfile's general reader costs tens of microseconds per member, which adds up over
-    the thousands of texts of a large project. Anything else goes through zipfile.
+    the thousands of texts of a large project. Anything else goes through zipfile (``zf``, opened on the
+    same file, when there is one).
     """
     if info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         return _read_raw(fp, info, where)
     try:
-        with zipfile.ZipFile(where) as zf, zf.open(info.filename) as stream:
+        with (nullcontext(zf) if zf is not None else zipfile.ZipFile(fp)) as archive, \
+                archive.open(info.filename) as stream:
             data = stream.read(info.file_size + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
+    except (*_DAMAGE, OSError, RuntimeError) as error:
         raise _damaged(where, info, error) from None
     if len(data) > info.file_size:
         raise UnsafeFileError(f"{where}: refused: member {info.filename!r} holds more than its declared "
@@ -200,7 +298,7 @@ def _read_member(fp, info: zipfile.ZipInfo, where: str) -> bytes:
 
 
 def _damaged(where: str, info: zipfile.ZipInfo, error: object) -> ProjectFileError:
-    return ProjectFileError(f"{where}: member {info.filename!r} cannot be read ({error}); the archive is "
+    return ProjectFileError(f"{where}: member {info.filename!r} cannot be read ({_one_line(error)}); the archive is "
                             "damaged. Export the project again.", where)
 
 
@@ -238,11 +336,17 @@ class ArchiveFiles(Mapping):
     ``with files.batch():`` the archive stays open, so reading many files costs one opening.
     """
 
-    def __init__(self, path: str, members: Mapping[str, zipfile.ZipInfo]) -> None:
+    def __init__(self, path: str, members: Mapping[str, zipfile.ZipInfo],
+                 signature: tuple[int, int] | None = None) -> None:
         self._path = path
         self._members = dict(members)
-        self._signature = _signature(path)
+        self._signature = signature or _signature(path)
         self._fp = None
+
+    def compresses(self, name: str) -> bool:
+        """True when the archive holds the file compressed (to under 90% of its size)."""
+        info = self._members[name]
+        return info.compress_size < 0.9 * info.file_size
 
     def __getitem__(self, name: str) -> bytes:
         info = self._members[name]
@@ -287,42 +391,41 @@ def _signature(path: str) -> tuple[int, int]:
 
 
 class member_reader:
-    """Reads source files of an archive by internal name (case-insensitively), one open file for all.
+    """Reads source files of an open :class:`Archive` by internal name (case-insensitively), each member once.
 
-    Use as a context manager around the reading of a project; ``used`` collects the members read.
+    Called with a name as an ``internal://`` path gives it, returns ``(name as the archive spells it, bytes)``
+    or None: however many spellings of a path a document uses (``a.txt``, ``A.TXT``), the member is
+    decompressed once. ``used`` collects the members read. A context manager for symmetry with the archive.
     """
 
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
-        self.lowered = {name.lower(): member for name, member in archive.members.items()}
+        self.lowered = {name.lower(): name for name in archive.members}
         self.used: set[str] = set()
-        self._fp = None
+        self._read: dict[str, bytes] = {}
 
     def __enter__(self) -> member_reader:
-        self._fp = open(self.archive.path, "rb")  # noqa: SIM115 -- closed in __exit__
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._fp is not None:
-            self._fp.close()
-            self._fp = None
+        self._read.clear()
 
-    def __call__(self, name: str) -> bytes | None:
-        member = self.archive.members.get(name) or self.lowered.get(name.lower())
-        if member is None:
+    def __call__(self, name: str) -> tuple[str, bytes] | None:
+        spelled = name if name in self.archive.members else self.lowered.get(name.lower())
+        if spelled is None:
             return None
-        self.used.add(member)
-        info = self.archive.infos[member]
-        if self._fp is None:  # called outside `with`: open for this one read
-            with open(self.archive.path, "rb") as fp:
-                return _read_member(fp, info, self.archive.path)
-        return _read_member(self._fp, info, self.archive.path)
+        member = self.archive.members[spelled]
+        data = self._read.get(member)
+        if data is None:
+            data = self._read[member] = self.archive.read_member(self.archive.infos[member])
+            self.used.add(member)
+        return spelled, data
 
 
 def attach_files(project: Project, archive: Archive, used: set[str]) -> Project:
     """Give a project read from ``archive`` the files its texts did not consume."""
     rest = {name: archive.infos[member] for name, member in archive.members.items() if member not in used}
-    return replace(project, files=ArchiveFiles(archive.path, rest), read_info=project.read_info)
+    return replace(project, files=ArchiveFiles(archive.path, rest, archive.signature), read_info=project.read_info)
 
 
 def write_archive(path: str | os.PathLike, qde: bytes, texts: Mapping[str, bytes],
@@ -334,7 +437,8 @@ def write_archive(path: str | os.PathLike, qde: bytes, texts: Mapping[str, bytes
     ``qde_name`` and ``sources_folder`` exist to imitate tools that name them otherwise.
     """
     written: set[str] = set()
-    batch = files.batch() if isinstance(files, ArchiveFiles) else nullcontext()
+    # -- ArchiveFiles, or a view of them under other names: keep the archive open while copying --
+    batch = files.batch() if hasattr(files, "batch") else nullcontext()
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf, batch:
         zf.writestr(_info(_safe_member(qde_name, "")), qde)
         for name, data in texts.items():
@@ -345,12 +449,27 @@ def write_archive(path: str | os.PathLike, qde: bytes, texts: Mapping[str, bytes
             member = _safe_member(name, sources_folder)
             if member in written:
                 continue  # a text written from the model supersedes a stale copy
-            suffix = Path(name).suffix.lower()
-            compression = zipfile.ZIP_STORED if suffix in _STORED_SUFFIXES else zipfile.ZIP_DEFLATED
-            zf.writestr(_info(member), files[name], compress_type=compression)
+            data = files[name]
+            compression = zipfile.ZIP_DEFLATED if _compresses(name, data, files) else zipfile.ZIP_STORED
+            zf.writestr(_info(member), data, compress_type=compression)
             written.add(member)
             if progress is not None:
                 progress(name)
+
+
+def _compresses(name: str, data: bytes, files: Mapping[str, bytes]) -> bool:
+    """Whether to deflate a file: always, unless its format is compressed already and its bytes show it.
+
+    A name is no proof: a ``.png`` of zeros stored as it is would turn a small archive into a huge one, so
+    a file the archive held compressed is compressed again, and others are tried on a sample.
+    """
+    if Path(name).suffix.lower() not in _STORED_SUFFIXES:
+        return True
+    if isinstance(files, ArchiveFiles):
+        return files.compresses(name)
+    step = max(len(data) // 4, 1)
+    sample = b"".join(data[at:at + 16_384] for at in range(0, len(data), step))
+    return len(zlib.compress(sample, 1)) < 0.9 * len(sample)
 
 
 def _info(name: str) -> zipfile.ZipInfo:

@@ -169,23 +169,24 @@ def validate(path: str, progress: Progress | Reporter | None = None) -> Validati
     else:
         data = Path(path).read_bytes()
         display = where
-    root = qde.parse_xml(data, where)
-    kind, namespace = qde.document_kind(root, where)
-    report = ValidationReport(where, "qdpx" if archive else kind)
-    one_line = data.count(b"\n") < 2
-    checker = _Checker(report, display, root, one_line)
-    checker.namespace(namespace, kind)
-    say("checking against the REFI-QDA schema")
-    checker.schema()
-    say("checking GUIDs and references")
-    checker.guids()
-    checker.references(kind)
-    if kind == "qde":
-        checker.text_rule()
-        if archive is not None:
-            checker.members(archive)
-        say("checking text positions")
-        checker.positions(root, where, archive)
+    with archive or nullcontext():
+        root = qde.parse_xml(data, where)
+        kind, namespace = qde.document_kind(root, where)
+        report = ValidationReport(where, "qdpx" if archive else kind)
+        one_line = data.count(b"\n") < 2
+        checker = _Checker(report, display, root, one_line)
+        checker.namespace(namespace, kind)
+        say("checking against the REFI-QDA schema")
+        checker.schema()
+        say("checking GUIDs and references")
+        checker.guids()
+        checker.references(kind)
+        if kind == "qde":
+            checker.text_rule()
+            if archive is not None:
+                checker.members(archive)
+            say("checking text positions")
+            checker.positions(root, where, archive)
     if one_line:
         # -- the XML is one line (NVivo writes it so): line numbers would all be 1 and say nothing --
         report.findings = [replace(f, line=None) for f in report.findings]
@@ -240,7 +241,7 @@ class _Checker:
                     el = found[0] if found else None
                 except etree.XPathError:
                     el = None
-            self.add(ERROR, el, f"does not match the REFI-QDA schema: {message.rstrip('.')}. Fix the element or export the "
+            self.add(ERROR, el, f"does not match the REFI-QDA schema: {qde.one_line(message).rstrip('.')}. Fix the element or export the "
                      "project again from its tool.", line=line, rule="schema")
 
     def guids(self) -> None:
@@ -373,7 +374,7 @@ class _Checker:
         with warnings.catch_warnings(), (resolve or nullcontext()):
             warnings.simplefilter("ignore", RefiBridgeWarning)
             try:
-                project = qde.read_root(root, path=where, resolve=resolve)
+                project = qde.read_root(root, path=where, resolve=resolve, check_spans=False)
             except RefiBridgeError as error:
                 if self.report.ok:  # otherwise the schema findings already say what is wrong
                     self.add(ERROR, None, f"cannot be read as a project: {error}")

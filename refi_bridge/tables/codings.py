@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from refi_bridge.agreement.pdf_text import anchor
 from refi_bridge.model import (
     AudioSelection,
     PDFSelection,
+    PDFSource,
     PictureSelection,
     PlainTextSelection,
     Project,
@@ -21,11 +23,13 @@ PATH_SEPARATOR = " > "
 
 # -- the order people read a coding in: where, what, whose, the passage, its place; GUIDs (for machines) last --
 READING_ORDER = ("source", "case", "code_path", "coder", "text", "start", "end", "locator", "code")
-CODING_COLUMNS = (*READING_ORDER, "source_kind", "selection_kind", "created", "coding_guid", "source_guid",
-                  "selection_guid", "code_guid", "coder_guid")
+CODING_COLUMNS = (*READING_ORDER, "source_kind", "selection_kind", "text_origin", "created", "coding_guid",
+                  "source_guid", "selection_guid", "code_guid", "coder_guid")
 # -- the order a row is built in --
-_RECORD = ("coding_guid", "source", "source_guid", "source_kind", "selection_guid", "selection_kind", "code",
-           "code_path", "code_guid", "coder", "coder_guid", "start", "end", "text", "locator", "created")
+_RECORD = ("coding_guid", "source", "case", "source_guid", "source_kind", "selection_guid", "selection_kind", "code",
+           "code_path", "code_guid", "coder", "coder_guid", "start", "end", "text", "text_origin", "locator",
+           "created")
+SELECTED = "selected text"
 
 
 def code_path_text(path: tuple[str, ...] | None) -> str | None:
@@ -37,46 +41,56 @@ def codings(project: Project) -> pd.DataFrame:
     """One row per coding of the project's data (selections first, then whole-source codings).
 
     Columns (:data:`CODING_COLUMNS`), in the order people read them: ``source, case, code_path, coder,
-    text, start, end, locator, code, source_kind, selection_kind, created``, then the GUIDs ``coding_guid,
-    source_guid, selection_guid, code_guid, coder_guid``. ``case`` names the case(s) holding the coding's
-    selection or source; ``start``/``end`` are code point offsets and ``text`` the coded passage, for text
-    selections only; whole-source codings have no selection and empty positions. ``coder`` is the user's
-    name (see :func:`refi_bridge.model.coder_of`); ``locator`` describes a non-text selection (page and
-    rectangle, time span).
+    text, start, end, locator, code, source_kind, selection_kind, text_origin, created``, then the GUIDs
+    ``coding_guid, source_guid, selection_guid, code_guid, coder_guid``. ``start``/``end`` are code point
+    offsets (end exclusive) into the text a selection indexes and ``text`` the coded passage;
+    ``text_origin`` says where the text came from: ``selected text`` for text selections (including those on
+    a PDF's Representation), and for PDF area selections how they were anchored to the PDF's Representation
+    text (see :mod:`refi_bridge.agreement.pdf_text`: ``twin``, ``own representation``, ``excerpt``,
+    ``excerpt by page order``), or why they were not (``not found``, ``ambiguous``...), in which case they
+    have no span. Whole-source codings have no selection and empty positions. ``coder`` is the user's name
+    (see :func:`refi_bridge.model.coder_of`); ``locator`` describes a non-text selection (page and
+    rectangle, time span). ``case`` names the cases the coding belongs to (``"; "`` between several), by the
+    membership of :class:`~refi_bridge.model.CaseCoverage` that matrices and agreement use too; NVivo's case
+    nodes count.
     """
     paths = project.code_paths()
     users = project.users_by_guid()
-    cases = _cases(project)
-    case_of: list[str | None] = []
+    coverage = project.case_coverage()
+    case_names = {guid_key(case.guid): case.name or case.guid for case in project.cases}
+    anchored: dict[int, dict] = {}   # id(PDF source) -> its area selections' PDFText
     rows = []
     for record in project.iter_codings():
         source, selection, coding = record.source, record.selection, record.coding
         key = guid_key(coding.code_guid)
         path = paths.get(key)
         coder = coder_of(record)
-        start = end = text = locator = None
+        start = end = text = origin = locator = None
         if isinstance(selection, PlainTextSelection):
             start, end = selection.start, selection.end
             owner_text = getattr(record.owner, "text", None)
-            if owner_text is not None:
-                text = owner_text[start:end]
+            if owner_text is not None and 0 <= start <= end <= len(owner_text):
+                text, origin = owner_text[start:end], SELECTED  # never a slice made up from an impossible span
         elif selection is not None:
             locator = describe_locator(selection)
-        named = (cases.get(guid_key(selection.guid)) if selection is not None else None) or \
-            cases.get(guid_key(source.guid))
-        case_of.append("; ".join(named) if named else None)
+        on_source = record.owner is source
+        cases = coverage.cases_at(source.guid, start if on_source else None, end if on_source else None)
+        if isinstance(selection, PDFSelection) and isinstance(source, PDFSource):
+            if id(source) not in anchored:
+                anchored[id(source)] = anchor(source)
+            found = anchored[id(source)][guid_key(selection.guid)]
+            start, end, text, origin = found.start, found.end, found.text, found.describe()
         rows.append((
-            coding.guid, source.label, source.guid, type(source).__name__,
+            coding.guid, source.label, "; ".join(case_names[c] for c in cases) or None, source.guid, type(source).__name__,
             selection.guid if selection is not None else None,
             type(selection).__name__ if selection is not None else "whole source",
             path[-1] if path else None, code_path_text(path), coding.code_guid,
-            coder_name(coder, users), coder, start, end, text, locator,
+            coder_name(coder, users), coder, start, end, text, origin, locator,
             coding.creation_date_time or (selection.creation_date_time if selection is not None else None),
         ))
     frame = pd.DataFrame.from_records(rows, columns=list(_RECORD))
     frame["start"] = frame["start"].astype("Int64")
     frame["end"] = frame["end"].astype("Int64")
-    frame.insert(0, "case", case_of)
     return frame[reading_order(frame.columns)]
 
 
@@ -86,15 +100,6 @@ def reading_order(columns) -> list[str]:
     first = [c for c in READING_ORDER if c in names]
     guids = [c for c in names if c.endswith("_guid")]
     return first + [c for c in names if c not in first and c not in guids] + guids
-
-
-def _cases(project: Project) -> dict[str, list[str]]:
-    """GUID key of a source or selection -> the names of the cases that hold it."""
-    out: dict[str, list[str]] = {}
-    for case in project.cases:
-        for ref in (*case.source_refs, *case.selection_refs):
-            out.setdefault(guid_key(ref), []).append(case.name or case.guid)
-    return out
 
 
 def describe_locator(selection) -> str:

@@ -7,7 +7,8 @@ out from blocks - :class:`Text`, :class:`Table`, :class:`Chart` - that prints on
 
 Every sheet prints landscape and one page wide. LibreOffice (unlike Excel) does not grow a row to fit
 wrapped text, so row heights are computed here from the text and the column widths. Strings are cleaned of
-the control characters Excel refuses.
+the characters XML forbids, and every string is stored as text: a name like ``=HYPERLINK(...)`` or
+``#N/A`` is shown, never run.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ from openpyxl.worksheet.page import PageMargins
 
 from refi_bridge.progress import quiet
 
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# -- characters XML 1.0 forbids, which no workbook can hold: controls, lone surrogates, U+FFFE and U+FFFF --
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# -- strings a spreadsheet reads as a formula or an error value rather than as text --
+_ERROR_VALUES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"})
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _MAX_CELL = 32767
 _THIN = Side(style="thin", color="B7B7B7")
 BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
@@ -184,9 +189,10 @@ def clean(value: object) -> object:
 
 
 def _text_cell(ws, row: int, column: int, value: object):
-    """A cell whose text is shown, never run: a coded passage starting with "=" is not a formula."""
+    """A cell whose text is shown, never run: a name or passage starting with "=" is not a formula, and
+    "#N/A" is not an error value (openpyxl would store both as such)."""
     cell = ws.cell(row=row, column=column, value=value)
-    if isinstance(value, str) and value.startswith("="):
+    if isinstance(value, str) and (value.startswith("=") or value in _ERROR_VALUES):
         cell.data_type = "s"
     return cell
 
@@ -194,6 +200,14 @@ def _text_cell(ws, row: int, column: int, value: object):
 def _font(**options) -> Font:
     """A font in the workbook's typeface: a font without a name is drawn in LibreOffice's default serif."""
     return Font(name=FONT, **options)
+
+
+def csv_cell(value: object) -> object:
+    """A value for a CSV file that a spreadsheet opens as text: one starting with ``= + - @`` (or a tab or
+    carriage return), or reading like an error value, gets the leading apostrophe spreadsheets hide."""
+    if isinstance(value, str) and (value.startswith(_FORMULA_STARTS) or value in _ERROR_VALUES):
+        return "'" + value
+    return value
 
 
 def _fill(colour: str | None) -> PatternFill | None:
@@ -316,7 +330,7 @@ def _write_table(ws, top: int, left: int, frame: pd.DataFrame, shown: Sequence[s
     row = top
     for spans in header_rows:
         for label, first, last, colour in spans:
-            cell = ws.cell(row=row, column=left + first, value=clean(label))
+            cell = _text_cell(ws, row, left + first, clean(label))
             cell.font = _font(bold=True)
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
             for col in range(left + first, left + last + 1):
@@ -450,7 +464,7 @@ def _write_sheet(ws, sheet: Sheet, advance: Callable[[int], None] | None = None)
         ws.cell(row=row, column=1, value="Legend").font = _font(bold=True)
         for label, colour in sheet.legend:
             row += 1
-            cell = ws.cell(row=row, column=1, value=clean(label))
+            cell = _text_cell(ws, row, 1, clean(label))
             cell.border = BORDER
             if colour:
                 cell.fill = _fill(colour)
@@ -468,7 +482,7 @@ def _write_sheet(ws, sheet: Sheet, advance: Callable[[int], None] | None = None)
 def _line(ws, row: int, first: int, count: int, text: str, width: float, font: Font, size: float = 11,
           fill: str | None = None) -> None:
     """One line of text across ``count`` columns from ``first``, wrapped, with the height it needs."""
-    cell = ws.cell(row=row, column=first, value=clean(text))
+    cell = _text_cell(ws, row, first, clean(text))
     cell.font = font
     cell.alignment = Alignment(wrap_text=True, vertical="top")
     if fill:
@@ -573,10 +587,10 @@ def _chart_block(ws, top: int, block: Chart, widths: Sequence[float], data_colum
     first = data_column
     header = ["category", block.name, "above", "below", *(label for label, _, _ in block.lines)]
     for offset, label in enumerate(header):
-        ws.cell(row=top, column=first + offset, value=label).font = _font(color="808080", size=8)
+        _text_cell(ws, top, first + offset, clean(label)).font = _font(color="808080", size=8)
     for i, (category, value, low, high) in enumerate(zip(block.categories, block.values, block.low, block.high)):
         r = top + 1 + i
-        ws.cell(row=r, column=first, value=clean(category))
+        _text_cell(ws, r, first, clean(category))
         ws.cell(row=r, column=first + 1, value=value)
         defined = value is not None and low is not None and high is not None
         ws.cell(row=r, column=first + 2, value=(high - value) if defined else None)
@@ -656,12 +670,17 @@ def _centimetres(widths: Sequence[float]) -> float:
 # Reading back
 # -------------------------------------------------------------------------------------------------------
 
+MAX_READ_ROWS = 200_000
+MAX_READ_COLUMNS = 200
+
+
 def read_table(path: str | Path, sheet: str, first_column: str) -> pd.DataFrame:
     """Read back a table this module wrote (or a user filled in): the rows under the header row whose first
     cell is ``first_column``, on the sheet called ``sheet``. Column ``_row`` gives each row's row number in
     the spreadsheet, so that messages can point at it.
 
-    Raises ``LookupError`` (with a sentence to show) when the file is not a workbook with that table.
+    Raises ``LookupError`` (with a sentence to show) when the file is not a workbook with that table, or one
+    longer than :data:`MAX_READ_ROWS` rows; columns after :data:`MAX_READ_COLUMNS` are not read.
     """
     from openpyxl import load_workbook
 
@@ -673,7 +692,16 @@ def read_table(path: str | Path, sheet: str, first_column: str) -> pd.DataFrame:
     try:
         if sheet not in book.sheetnames:
             raise LookupError(f"no sheet called {sheet!r} (it has {', '.join(book.sheetnames)})")
-        rows = list(book[sheet].iter_rows(values_only=True))
+        rows = []
+        # -- a sheet's stated size is no promise: a stray cell at XFD1048576 would make every row 16,384 wide --
+        for row in book[sheet].iter_rows(max_col=MAX_READ_COLUMNS, values_only=True):
+            if len(rows) == MAX_READ_ROWS:
+                raise LookupError(f"the sheet {sheet!r} has more than {MAX_READ_ROWS:,} rows, more than any table "
+                                  "refi-bridge writes; delete the rows below the table")
+            width = len(row)
+            while width and row[width - 1] is None:
+                width -= 1
+            rows.append(row[:width])
     finally:
         book.close()
     for index, row in enumerate(rows):
@@ -682,7 +710,7 @@ def read_table(path: str | Path, sheet: str, first_column: str) -> pd.DataFrame:
             body, numbers = [], []
             for number, r in enumerate(rows[index + 1:], start=index + 2):
                 if any(c is not None for c in r):
-                    body.append(list(r) + [None] * (len(header) - len(r)))
+                    body.append(list(r[:len(header)]) + [None] * (len(header) - len(r)))
                     numbers.append(number)
             frame = pd.DataFrame(body, columns=header)
             frame["_row"] = numbers

@@ -27,7 +27,15 @@ from decimal import Decimal
 import pandas as pd
 
 from refi_bridge.errors import RefiBridgeError
-from refi_bridge.model import TOOL_USERS, PlainTextSelection, Project, coder_of, guid_key, name_key
+from refi_bridge.model import (
+    TOOL_USERS,
+    CaseCoverage,
+    PlainTextSelection,
+    Project,
+    coder_of,
+    guid_key,
+    name_key,
+)
 
 MARK = "×"
 CELLS = ("mark", "count", "codings", "sources", "coders")
@@ -95,23 +103,27 @@ def _values(items, variable_guid: str) -> dict[str, str]:
     return out
 
 
-def _headings(project: Project, spec: str) -> list[str]:
+def _headings(project: Project, spec: str, case_nodes: set[str]) -> list[str]:
     """Rows that may be headings: with ``codes``, the codes that cannot be coded (unless some tool coded them
     anyway, their rows would only be empty; they name the group of codes below them)."""
     if spec != "codes":
         return []
-    return [" > ".join(path) for code, path in project.iter_codes() if not code.is_codable]
+    return [" > ".join(path) for code, path in project.iter_codes()
+            if not code.is_codable and guid_key(code.guid) not in case_nodes]
 
 
-def _rows(project: Project, spec: str) -> list[tuple[str, set[str]]]:
-    """Row labels with the code GUID keys each rolls up."""
+def _rows(project: Project, spec: str, case_nodes: set[str]) -> list[tuple[str, set[str]]]:
+    """Row labels with the code GUID keys each rolls up; NVivo's case nodes are cases, never rows."""
     def subtree(code) -> set[str]:
-        return {guid_key(c.guid) for c, _ in code.walk()}
+        return {guid_key(c.guid) for c, _ in code.walk()} - case_nodes
+
+    def theme(code) -> bool:
+        return guid_key(code.guid) not in case_nodes
 
     if spec == "themes":
-        return [(code.name, subtree(code)) for code in project.codes]
+        return [(code.name, subtree(code)) for code in project.codes if theme(code)]
     if spec == "codes":
-        return [(" > ".join(path), {guid_key(code.guid)}) for code, path in project.iter_codes()]
+        return [(" > ".join(path), {guid_key(code.guid)}) for code, path in project.iter_codes() if theme(code)]
     if spec.startswith("level:"):
         try:
             depth = int(spec[len("level:"):])
@@ -119,7 +131,8 @@ def _rows(project: Project, spec: str) -> list[tuple[str, set[str]]]:
             raise MatrixError(f"--rows level:N takes a number; got {spec!r}") from None
         if depth < 1:
             raise MatrixError("--rows level:N counts from 1 (the top-level codes)")
-        return [(" > ".join(path), subtree(code)) for code, path in project.iter_codes() if len(path) == depth]
+        return [(" > ".join(path), subtree(code)) for code, path in project.iter_codes()
+                if len(path) == depth and theme(code)]
     if spec == "sets":
         codes = project.codes_by_guid()
         out = []
@@ -137,16 +150,21 @@ def _rows(project: Project, spec: str) -> list[tuple[str, set[str]]]:
     raise MatrixError(f"--rows takes themes, codes, level:N or sets; got {spec!r}")
 
 
-def _columns(project: Project, spec: str) -> list[tuple[str, set[str], set[str], str | None]]:
-    """Columns as (label, source GUID keys, selection GUID keys, case GUID key or None)."""
+def _columns(project: Project, spec: str, coverage: CaseCoverage) -> list[tuple[str, set[str], set[str]]]:
+    """Columns as (label, source GUID keys, case GUID keys): a coding counts in a column when its source is
+    one of the column's, or when it belongs to one of the column's cases (see :class:`CaseCoverage`)."""
     if spec == "cases":
         if not project.cases:
             raise MatrixError("the project has no cases; use --columns sources, variable:NAME or "
                               "pattern:REGEX (e.g. pattern:D(\\d+)-)")
-        return [(case.name or case.guid, {guid_key(r) for r in case.source_refs},
-                 {guid_key(r) for r in case.selection_refs}, guid_key(case.guid)) for case in project.cases]
+        covering = [case for case in project.cases if coverage.covers_anything(case.guid)]
+        if not covering:
+            raise MatrixError(f"none of the project's {len(project.cases)} cases covers a source or a passage "
+                              "(no SourceRef, SelectionRef or coding at a case node); use --columns sources, "
+                              "variable:NAME or pattern:REGEX")
+        return [(case.name or case.guid, set(), {guid_key(case.guid)}) for case in covering]
     if spec == "sources":
-        return [(source.label, {guid_key(source.guid)}, set(), None) for source in project.sources]
+        return [(source.label, {guid_key(source.guid)}, set()) for source in project.sources]
     if spec.startswith("variable:"):
         guid, name = _variable(project, spec, "--columns")
         values = _values(project.sources, guid)
@@ -155,16 +173,17 @@ def _columns(project: Project, spec: str) -> list[tuple[str, set[str], set[str],
             value = values.get(guid_key(source.guid))
             if value is not None:
                 by_value[value].add(guid_key(source.guid))
-        if not by_value:
-            # -- a case variable: the sources of the cases with each value --
-            case_values = _values(project.cases, guid)
-            for case in project.cases:
-                value = case_values.get(guid_key(case.guid))
-                if value is not None:
-                    by_value[value] |= {guid_key(r) for r in case.source_refs}
+        if by_value:
+            return [(value, sources, set()) for value, sources in sorted(by_value.items(), key=lambda i: _natural(i[0]))]
+        # -- a case variable: the cases with each value --
+        case_values = _values(project.cases, guid)
+        for case in project.cases:
+            value = case_values.get(guid_key(case.guid))
+            if value is not None:
+                by_value[value].add(guid_key(case.guid))
         if not by_value:
             raise MatrixError(f"no source or case has a value of {name!r}")
-        return [(value, sources, set(), None) for value, sources in sorted(by_value.items(), key=lambda i: _natural(i[0]))]
+        return [(value, set(), cases) for value, cases in sorted(by_value.items(), key=lambda i: _natural(i[0]))]
     if spec.startswith("pattern:"):
         try:
             pattern = re.compile(spec[len("pattern:"):])
@@ -178,7 +197,7 @@ def _columns(project: Project, spec: str) -> list[tuple[str, set[str], set[str],
                 by_label.setdefault(label, set()).add(guid_key(source.guid))
         if not by_label:
             raise MatrixError(f"no source name matches {spec[len('pattern:'):]!r}")
-        return [(label, sources, set(), None) for label, sources in sorted(by_label.items(), key=lambda i: _natural(i[0]))]
+        return [(label, sources, set()) for label, sources in sorted(by_label.items(), key=lambda i: _natural(i[0]))]
     raise MatrixError(f"--columns takes cases, sources, variable:NAME or pattern:REGEX; got {spec!r}")
 
 
@@ -208,8 +227,9 @@ def build(project: Project, *, rows: str = "themes", columns: str = "cases", spl
         raise MatrixError(f"--cell takes {', '.join(CELLS)}; got {cell!r}")
     if min_coders < 1:
         raise MatrixError("--min-coders must be 1 or more")
-    row_defs = _rows(project, rows)
-    column_defs = _columns(project, columns)
+    coverage = project.case_coverage()
+    row_defs = _rows(project, rows, coverage.case_nodes)
+    column_defs = _columns(project, columns, coverage)
     users = project.users_by_guid()
     known = _coders(project, users)
     wanted = None
@@ -243,12 +263,12 @@ def build(project: Project, *, rows: str = "themes", columns: str = "cases", spl
         for key in keys:
             row_of[key].append(label)
     columns_of_source: dict[str, list[str]] = defaultdict(list)
-    columns_of_selection: dict[str, list[str]] = defaultdict(list)
-    for label, sources, selections, _ in column_defs:
+    columns_of_case: dict[str, list[str]] = defaultdict(list)
+    for label, sources, cases in column_defs:
         for key in sources:
             columns_of_source[key].append(label)
-        for key in selections:
-            columns_of_selection[key].append(label)
+        for key in cases:
+            columns_of_case[key].append(label)
     contributions: list[Contribution] = []
     for record in project.iter_codings():
         guid = coder_of(record)
@@ -263,16 +283,19 @@ def build(project: Project, *, rows: str = "themes", columns: str = "cases", spl
         if not labels:
             continue
         source_key = guid_key(record.source.guid)
-        targets = list(columns_of_source.get(source_key, ()))
-        if record.selection is not None:
-            targets += [c for c in columns_of_selection.get(guid_key(record.selection.guid), ()) if c not in targets]
-        if not targets:
-            continue
         start = end = text = None
         if isinstance(record.selection, PlainTextSelection):
             start, end = record.selection.start, record.selection.end
             owner = getattr(record.owner, "text", None)
             text = owner[start:end] if owner is not None else None
+        targets = list(columns_of_source.get(source_key, ()))
+        if columns_of_case:
+            # -- a span on a PDF's representation or a transcript is not a span of the source's own text --
+            on_source = record.owner is record.source
+            for case in coverage.cases_at(source_key, start if on_source else None, end if on_source else None):
+                targets += [c for c in columns_of_case.get(case, ()) if c not in targets]
+        if not targets:
+            continue
         path = code_paths.get(code_key, ())
         for row in labels:
             for column in targets:
@@ -283,7 +306,7 @@ def build(project: Project, *, rows: str = "themes", columns: str = "cases", spl
                     end=end, text=text, variables=source_values.get(source_key, {}),
                     selection=record.selection.guid if record.selection is not None else None))
     used = {c.row for c in contributions}
-    headings = [label for label in _headings(project, rows) if label not in used]
+    headings = [label for label in _headings(project, rows, coverage.case_nodes) if label not in used]
     table = _table(row_defs, column_defs, groups, group_order, contributions, cell, min_coders,
                    sorted({v for v in split_values.values()}, key=_natural) if split else None, headings)
     table.attrs["groups"] = {c: groups.get(c) for c in dict.fromkeys(label for label, *_ in column_defs)}
@@ -292,6 +315,8 @@ def build(project: Project, *, rows: str = "themes", columns: str = "cases", spl
     table.attrs["headings"] = headings
     # -- keep only the contributions that made a cell count (min_coders) --
     counted = _counted(contributions, min_coders)
+    if not counted:
+        raise MatrixError(_empty_reason(len(row_defs), len(column_defs), columns, contributions, min_coders))
     kept = [c for c in contributions if (c.row, c.column, c.split) in counted]
     return Matrix(table, kept, rows, columns, cell, groups, group_order, group_name, split_name, min_coders,
                   list(coders) if coders else None, headings)
@@ -306,6 +331,23 @@ def _typed(value) -> object:
     if isinstance(typed, datetime) and typed.tzinfo is not None:  # spreadsheets have no time zones
         return typed.astimezone(timezone.utc).replace(tzinfo=None)
     return float(typed) if isinstance(typed, Decimal) else typed
+
+
+def _empty_reason(rows: int, columns: int, spec: str, contributions: list, min_coders: int) -> str:
+    """Why a matrix would be empty, and what to try: never a table of blanks written as if it meant something."""
+    if contributions:
+        return (f"no cell has codings by {min_coders} or more coders; lower --min-coders (the most any cell "
+                f"has is {max(len(who) for who in _cell_coders(contributions).values())})")
+    where = {"cases": "the cases' sources and passages", "sources": "the sources"}.get(spec, f"the columns of {spec}")
+    return (f"none of the codings of the {rows} rows falls in {where} ({columns} columns), so the matrix would "
+            "be empty; try --columns sources or --columns pattern:REGEX, or --rows codes")
+
+
+def _cell_coders(contributions) -> dict[tuple, set]:
+    coders: dict[tuple, set] = defaultdict(set)
+    for c in contributions:
+        coders[(c.row, c.column, c.split)].add(name_key(c.coder) if c.coder else None)
+    return coders
 
 
 def _coders(project: Project, users) -> dict[str, str]:
@@ -327,15 +369,14 @@ def _groups(project: Project, group_by: str | None, column_defs, columns: str):
     by_case = _values(project.cases, guid)
     by_source = _values(project.sources, guid)
     groups: dict[str, str | None] = {}
-    for label, sources, _, case in column_defs:
-        value = by_case.get(case) if case else None
-        if value is None:
+    for label, sources, cases in column_defs:
+        found = {by_case[c] for c in cases if c in by_case}
+        if not found:
             found = {by_source[s] for s in sources if s in by_source}
-            if not found and columns != "cases":
-                found = {by_case[guid_key(c.guid)] for c in project.cases
-                         if guid_key(c.guid) in by_case and {guid_key(r) for r in c.source_refs} & sources}
-            value = found.pop() if len(found) == 1 else ("mixed" if found else None)
-        groups[label] = value
+        if not found and columns != "cases":
+            found = {by_case[guid_key(c.guid)] for c in project.cases
+                     if guid_key(c.guid) in by_case and {guid_key(r) for r in c.source_refs} & sources}
+        groups[label] = found.pop() if len(found) == 1 else ("mixed" if found else None)
     order = list(dict.fromkeys(v for v in groups.values() if v is not None))
     if not order:
         raise MatrixError(f"no column has a value of {name!r} to group by")
@@ -343,10 +384,7 @@ def _groups(project: Project, group_by: str | None, column_defs, columns: str):
 
 
 def _counted(contributions: list[Contribution], min_coders: int) -> set[tuple]:
-    coders: dict[tuple, set] = defaultdict(set)
-    for c in contributions:
-        coders[(c.row, c.column, c.split)].add(name_key(c.coder) if c.coder else None)
-    return {key for key, who in coders.items() if len(who) >= min_coders}
+    return {key for key, who in _cell_coders(contributions).items() if len(who) >= min_coders}
 
 
 def _table(row_defs, column_defs, groups, group_order, contributions, cell, min_coders, split_values,

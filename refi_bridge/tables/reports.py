@@ -15,8 +15,8 @@ from pathlib import Path
 from refi_bridge.agreement.consensus import ConsensusResult, build
 from refi_bridge.agreement.report import AgreementReport, compute
 from refi_bridge.errors import AgreementError, RefiBridgeWarning
-from refi_bridge.formats.exchange import atomic_output, check_outputs, read, write
-from refi_bridge.formats.outputs import all_or_none
+from refi_bridge.formats import qdpx
+from refi_bridge.formats.exchange import all_or_nothing, atomic_output, check_outputs, read, write
 from refi_bridge.progress import Progress, Reporter, quiet
 from refi_bridge.tables.excel import read_table
 from refi_bridge.tables.workbooks import agreement_workbook, matrix_workbook
@@ -25,7 +25,8 @@ from refi_bridge.tables.workbooks import agreement_workbook, matrix_workbook
 def agreement(project_path: str | os.PathLike, output: str | os.PathLike | None = None, *,
               json_path: str | os.PathLike | None = None, coders: Sequence[str] | None = None,
               codes: Sequence[str] | None = None, overlap: float = 0.9, bootstrap: int = 1000,
-              only_coded_documents: bool = False, progress: Progress | Reporter | None = None) -> AgreementReport:
+              only_coded_documents: bool = False, cu_reading: str = "pairsum",
+              progress: Progress | Reporter | None = None) -> AgreementReport:
     """Compute agreement for a project file and write the workbook (``output``) and JSON (``json_path``):
     both, or (when interrupted or failing) neither."""
     say = quiet(progress)
@@ -34,8 +35,8 @@ def agreement(project_path: str | os.PathLike, output: str | os.PathLike | None 
         warnings.simplefilter("ignore", RefiBridgeWarning)
         project = read(project_path, progress=say)
     report = compute(project, coders=coders, codes=codes, overlap=overlap, bootstrap=bootstrap,
-                     only_coded_documents=only_coded_documents, progress=say)
-    with all_or_none():
+                     only_coded_documents=only_coded_documents, cu_reading=cu_reading, progress=say)
+    with all_or_nothing():  # the workbook and the JSON of one computation, never of two
         if output is not None:
             say(f"writing {Path(output).name}")
             agreement_workbook(report, output, source=Path(project_path).name, progress=say)
@@ -47,6 +48,12 @@ def agreement(project_path: str | os.PathLike, output: str | os.PathLike | None 
     return report
 
 
+# -- a resolutions workbook is the agreement workbook with one column filled in: tens of thousands of rows at
+#    most, a few megabytes; openpyxl holds what it decompresses in memory many times over --
+RESOLUTIONS_LIMITS = qdpx.ReadLimits(max_members=1_000, max_total_size=256 * 2**20, max_ratio=250.0,
+                                     ratio_applies_above=8 * 2**20)
+
+
 def consensus(project_path: str | os.PathLike, resolutions: str | os.PathLike, output: str | os.PathLike, *,
               dialect: str = "refi", progress: Progress | Reporter | None = None) -> ConsensusResult:
     """Turn a filled-in disagreements sheet into a ``consensus`` coder layer and write the project."""
@@ -56,6 +63,7 @@ def consensus(project_path: str | os.PathLike, resolutions: str | os.PathLike, o
         warnings.simplefilter("ignore", RefiBridgeWarning)
         project = read(project_path, progress=say)
     say(f"reading the resolutions in {Path(resolutions).name}")
+    qdpx.check_zip(resolutions, RESOLUTIONS_LIMITS)
     try:
         rows = read_table(resolutions, "Disagreements", "source")
     except LookupError as error:

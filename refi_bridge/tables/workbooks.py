@@ -80,6 +80,8 @@ AGREEMENT_COLUMNS: dict[str, tuple[str, str, str]] = {
     "cu_alpha": ("cuα", COEFFICIENT, "Which subcode, on the text both coders coded; read it with its coverage."),
     "cu_coverage": ("cuα coverage", SHARE, "Share of the text that cuα rests on."),
     "coder": ("Coder", "", "A coder."),
+    "sources": ("Pictures and PDFs", COUNT, "Pictures and PDFs (without text) with a region of the code."),
+    "pages": ("Pages", COUNT, "Pictures and PDF pages with a region of the code."),
     "measure": ("Measure", "", "What is measured."),
     "value": ("Value", "", "Its value."),
 }
@@ -89,11 +91,12 @@ def _agreement_column(name: str) -> tuple[str, str, str]:
     """Label, number format and meaning of an agreement column, fixed or made from its name."""
     if name in AGREEMENT_COLUMNS:
         return AGREEMENT_COLUMNS[name]
-    found = re.fullmatch(r"(segments|characters) (.+)", name)
+    found = re.fullmatch(r"(segments|characters|regions) (.+)", name)
     if found:
         what, coder = found.groups()
-        meaning = ("Segments this coder marked with the code (overlapping ones united)" if what == "segments" else
-                   "Characters this coder covered with the code")
+        meaning = {"segments": "Segments this coder marked with the code (overlapping ones united)",
+                   "characters": "Characters this coder covered with the code",
+                   "regions": "Rectangles this coder drew with the code on pictures and PDF pages"}[what]
         return coder, COUNT, f"{meaning}: {coder}."
     found = re.fullmatch(r"(match|f1)_(\d+)%", name)
     if found:
@@ -198,6 +201,20 @@ def agreement_workbook(report: AgreementReport, path: str | os.PathLike, *, sour
         _alpha_sheet("Code groups", report.groups, "Code groups: a theme and its subcodes as one variable", caption=[
             "uα: where and which subcode; cuα: which subcode where coders both coded (read it with its coverage). "
             "Needs mutually exclusive subcodes."], alphas=["u_alpha", "u_alpha_binary", "cu_alpha"]),
+        _alpha_sheet("Regions", report.regions, "Pictures and PDF areas: agreement per code", caption=[
+            "Regions: the rectangles each coder drew with the code (picture areas, and PDF areas that did not "
+            "anchor to the PDF's text). Presence: is the code on the picture (or PDF without text) at all; "
+            "alpha, agreement and Gwet's AC1 over those sources.",
+            f"Match and F1: two coders' rectangles of the code on one picture or PDF page match when their "
+            f"intersection over union reaches {report.settings.get('overlap', 0.9):.0%} (or "
+            f"{report.settings.get('lenient', 0.5):.0%}); one to one by an optimal assignment; match counts "
+            "rectangles with a match, F1 one-to-one pairs."] if len(report.regions) else [
+            "No picture or PDF area codings in this project: nothing to measure here."],
+            alphas=["presence_alpha"] if len(report.regions) else [], freeze_columns=1, wrap=["code_path"],
+            max_width=45, header_rows=_coder_group(report.regions.columns, "regions ", "Regions")),
+        Sheet("Coverage", report.coverage, title="Which sources and codes each measure covered",
+              header_labels=["Measure", "Sources", "Codes"], wrap=["measure", "sources", "codes"],
+              widths={"measure": 40, "sources": 80, "codes": 30}, autofilter=False),
         _overall_sheet(report),
         _disagreements_sheet(report),
         _about(report),
@@ -375,7 +392,8 @@ def _about(report: AgreementReport) -> Page:
                                              if c.startswith(("nvivo_", "maxqda_", "qualcoder_", "pooled_char"))]),
                            ("Per document, per case, coder pairs", ["u_alpha_binary (codes pooled)", "characters"]),
                            ("Leave one out", ["left out", "u_alpha_binary without", "with everyone", "change"]),
-                           ("Code groups", ["u_alpha", "cu_alpha", "cu_coverage"])):
+                           ("Code groups", ["u_alpha", "cu_alpha", "cu_coverage"]),
+                           ("Regions (pictures and PDF areas)", ["sources", "pages"])):
         sections.append(len(glossary))
         glossary.append((sheet, ""))
         for column in columns:
@@ -387,8 +405,8 @@ def _about(report: AgreementReport) -> Page:
     terms = pd.DataFrame(glossary, columns=["column", "meaning"])
     return Page("About", [24, 110], [
         Text(["About these numbers"], style="title"),
-        Text(["How the agreement was computed, for the methods section and for a reviewer."], style="caption",
-             gap=0),
+        Text(["How the agreement was computed, for the methods section and for a reviewer; the Coverage sheet says "
+              "which sources and codes each measure covered."], style="caption", gap=0),
         Table(about, labels=["Topic", "How it was done"], wrap=["statement", "topic"], bold_columns=["topic"]),
         Text(["What each column means"], style="heading"),
         Table(terms, labels=["Column", "Meaning"], wrap=["meaning"], section_rows=sections),

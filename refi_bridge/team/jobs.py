@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from refi_bridge.errors import MergeError, ProjectFileError, RefiBridgeWarning
-from refi_bridge.formats.exchange import atomic_output, check_outputs, read, write
-from refi_bridge.formats.outputs import all_or_none
+from refi_bridge.formats.exchange import all_or_nothing, atomic_output, check_outputs, read, write
 from refi_bridge.model import Project, name_key
 from refi_bridge.progress import Progress, Reporter, quiet
 from refi_bridge.tables.merge_report import write_merge_report
@@ -46,15 +45,23 @@ class SplitResult:
 
 def split(master: str | os.PathLike, coders: Sequence[str], folder: str | os.PathLike, *,
           sources: str | None = None, assign: str | os.PathLike | None = None, dialect: str = "refi",
-          keep_codings: bool = False, progress: Progress | Reporter | None = None) -> SplitResult:
+          keep_codings: bool = False, overwrite: bool = False,
+          progress: Progress | Reporter | None = None) -> SplitResult:
     """Write one project per coder into ``folder``, with ``manifest.json`` and a reference copy of the master.
 
     ``sources`` is a glob on source names (``"D0*-client-*"``); ``assign`` a CSV with columns ``coder`` and
-    ``source`` (a name or GUID) for uneven assignments. ``dialect`` is the tool the coders use. The files
-    appear together when all are written, or none does.
+    ``source`` (a name or GUID) for uneven assignments. ``dialect`` is the tool the coders use. A folder that
+    already holds a handout (its ``manifest.json``) is refused unless ``overwrite``: the files the coders
+    are working on must not be replaced by accident. The files appear together when all are written, or
+    (when interrupted or failing) none does.
     """
     say = quiet(progress)
     master_path = Path(master)
+    if not coders:
+        raise MergeError("split needs the names of the coders to hand the master to")
+    if (Path(folder) / MANIFEST).exists() and not overwrite:
+        raise MergeError(f"{folder}: already holds a handout ({MANIFEST}); split into another folder, or give "
+                         "--overwrite to replace it")
     if any(name_key(coder) == "consensus" for coder in coders):
         raise MergeError("'consensus' is the name of the team's agreed layer (refi-bridge consensus); give the "
                          "coder another name")
@@ -67,20 +74,8 @@ def split(master: str | os.PathLike, coders: Sequence[str], folder: str | os.Pat
     out = Path(folder)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    try:
-        with all_or_none():
-            result = _hand_out(project, master_path, coders, assignment, out, assign, dialect, keep_codings, say)
-    except BaseException:
-        if created and not any(out.iterdir()):
-            out.rmdir()
-        raise
-    return result
-
-
-def _hand_out(project: Project, master_path: Path, coders: Sequence[str], assignment, out: Path, assign,
-              dialect: str, keep_codings: bool, say: Reporter) -> SplitResult:
     result = SplitResult(out)
-    names = {}
+    targets: dict[str, Path] = {}
     used = {"master", "manifest"}
     for coder in coders:
         # -- names that make the same file name ("李娜" and "王芳" both slug to "coder") get a number --
@@ -90,8 +85,29 @@ def _hand_out(project: Project, master_path: Path, coders: Sequence[str], assign
             n += 1
             stem = f"{base}-{n}"
         used.add(stem)
-        target = out / f"{stem}.qdpx"
-        check_outputs([(target, None)], [master_path, assign])
+        targets[coder] = out / f"{stem}.qdpx"
+    copy = out / "master.qdpx"
+    copying = master_path.resolve() != copy.resolve()
+    # -- every output, against every input, before anything is written: a refusal leaves nothing behind --
+    check_outputs([*((target, None) for target in targets.values()), (out / MANIFEST, None),
+                   *([(copy, None)] if copying else [])], [master_path, assign])
+    names = {}
+    try:
+        with all_or_nothing():
+            _hand_out(project, targets, assignment, keep_codings, dialect, master_path, result, names, say)
+            say(f"writing {MANIFEST} and master.qdpx (the reference the merge will use)")
+            _reference(project, master_path, copy, copying, assignment, names, dialect, out, result)
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # nothing was written: not even the folder stays
+        raise
+    return result
+
+
+def _hand_out(project: Project, targets: dict[str, Path], assignment, keep_codings: bool, dialect: str,
+              master_path: Path, result: SplitResult, names: dict[str, str], say: Reporter) -> None:
+    """Write each coder's project (inside the split's group of outputs)."""
+    for coder, target in targets.items():
         handed = hand_out(project, coder, assignment[coder], keep_codings)
         say(f"writing {target.name} for {coder}: {len(handed.sources)} sources"
             + ("" if not keep_codings else f", {sum(1 for _ in handed.iter_codings())} codings kept"))
@@ -100,20 +116,22 @@ def _hand_out(project: Project, master_path: Path, coders: Sequence[str], assign
             write(handed, target, dialect=dialect, protect=[master_path])
         result.files[coder] = target
         names[coder] = target.name
-    say(f"writing {MANIFEST} and master.qdpx (the reference the merge will use)")
-    copy = out / "master.qdpx"
-    if master_path.resolve() != copy.resolve():
+
+
+def _reference(project: Project, master_path: Path, copy: Path, copying: bool, assignment, names: dict[str, str],
+               dialect: str, out: Path, result: SplitResult) -> None:
+    """The master's copy and the manifest the merge will use (inside the split's group of outputs)."""
+    if copying:
         with atomic_output(copy) as temporary:
             shutil.copyfile(master_path, temporary)
     result.master_copy = copy
     manifest = make_manifest(project, copy.name, assignment, names, dialect,
                              created=time.strftime("%Y-%m-%dT%H:%M:%S"))
     data = manifest.to_dict()
-    data["master_sha256"] = _sha256(master_path)  # the copy is the same bytes, and is put in place at the end
+    data["master_sha256"] = _sha256(master_path)  # the copy's bytes, which are renamed into place last
     result.manifest = out / MANIFEST
     with atomic_output(result.manifest) as temporary:
         temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    return result
 
 
 def _read_assignment(path: str | os.PathLike) -> list[tuple[str, str]]:
@@ -121,7 +139,8 @@ def _read_assignment(path: str | os.PathLike) -> list[tuple[str, str]]:
     return [(row[0], row[1]) for row in rows]
 
 
-def _csv_rows(path: str | os.PathLike, header: tuple[str, str]) -> list[list[str]]:
+def _csv_rows(path: str | os.PathLike, header: tuple[str, str], required: bool = False) -> list[list[str]]:
+    """The two-column rows of a CSV; ``required``: its first row must name the columns ``header``."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as stream:
             rows = [row for row in csv.reader(stream) if any(cell.strip() for cell in row)]
@@ -132,6 +151,10 @@ def _csv_rows(path: str | os.PathLike, header: tuple[str, str]) -> list[list[str
                                f"{header[0]},{header[1]}.", str(path)) from None
     if rows and [cell.strip().lower() for cell in rows[0][:2]] == list(header):
         rows = rows[1:]
+    elif required:
+        found = ",".join(rows[0][:2]) if rows else "nothing"
+        raise MergeError(f"{path}: the first row must name the columns {header[0]},{header[1]} (it has "
+                         f"{found}); add that row and try again.")
     for number, row in enumerate(rows, start=1):
         if len(row) < 2 or not row[0].strip() or not row[1].strip():
             raise MergeError(f"{path}: row {number} needs two columns ({header[0]}, {header[1]}); it has "
@@ -161,6 +184,9 @@ def load_manifest(path: str | os.PathLike) -> tuple[Manifest, Path]:
     except json.JSONDecodeError as error:
         raise MergeError(f"{where}: not valid JSON (line {error.lineno}); give the manifest.json that "
                          "`refi-bridge split` wrote.") from None
+    except RecursionError:
+        raise MergeError(f"{where}: nested deeper than any manifest is; give the manifest.json that `refi-bridge "
+                         "split` wrote.") from None
     except UnicodeDecodeError:
         raise MergeError(f"{where}: not a JSON text file; give the manifest.json that `refi-bridge split` "
                          "wrote.") from None
@@ -197,11 +223,13 @@ def merge(projects_or_paths: Iterable[Project | str | os.PathLike], *, manifest:
         loaded_manifest, master_path = load_manifest(manifest)
         base = read(master_path, progress=say)
     if isinstance(code_map, (str, os.PathLike)):
-        code_map = dict(_csv_rows(code_map, ("from", "to")))
+        code_map = dict(_csv_rows(code_map, ("from", "to"), required=True))
     overrides = {str(k): v for k, v in (coders or {}).items()}
     used_overrides: set[str] = set()
     inputs: list[MergeInput] = []
     items = []
+    given: dict[str, str] = {}  # content hash -> the file first given with it
+    twice: list[str] = []
     for item in projects_or_paths:
         if not isinstance(item, Project) and master_path is not None and Path(item).exists() and \
                 Path(item).resolve() == master_path:
@@ -212,7 +240,13 @@ def merge(projects_or_paths: Iterable[Project | str | os.PathLike], *, manifest:
         if isinstance(item, Project):
             project, label = item, (item.read_info.path if item.read_info and item.read_info.path else item.name)
         else:
-            project, label = read(item), str(item)
+            path = Path(item)
+            project, label = read(path), str(item)
+            digest = _sha256(path)
+            if digest in given:
+                twice.append(f"{path.name} is the same file as {given[digest]} (given twice?); its codings "
+                             "count once")
+            given.setdefault(digest, path.name)
         label = str(label)
         coder, override = None, False
         for key, name in overrides.items():
@@ -230,8 +264,10 @@ def merge(projects_or_paths: Iterable[Project | str | os.PathLike], *, manifest:
     say(f"merging {len(inputs)} files: matching sources, codes and codings"
         + (f" ({', '.join(f'{i.label}: {i.coder}' for i in inputs if i.coder)})" if any(i.coder for i in inputs)
            else ""))
-    return merge_projects(inputs, base=base, base_label=master_path.name if master_path else "master",
-                          manifest=loaded_manifest, code_map=code_map or {})
+    result = merge_projects(inputs, base=base, base_label=master_path.name if master_path else "master",
+                            manifest=loaded_manifest, code_map=code_map or {})
+    result.report.notes[:0] = twice
+    return result
 
 
 @dataclass
@@ -260,7 +296,8 @@ def merge_files(paths: Sequence[str | os.PathLike], output: str | os.PathLike, *
     target = Path(output)
     protect = [p for p in protect if p is not None]
     outcome = MergeOutcome(result, target)
-    with all_or_none():
+    # -- the project and its report are renamed into place together: never a new project beside an old report --
+    with all_or_nothing():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RefiBridgeWarning)
             write(result.project, target, dialect=dialect, protect=protect, progress=say)

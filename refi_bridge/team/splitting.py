@@ -9,12 +9,11 @@ from __future__ import annotations
 import fnmatch
 import re
 import unicodedata
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from refi_bridge.errors import MergeError
-from refi_bridge.model import Project, User, guid_key, internal_files, name_key, without_codings
+from refi_bridge.model import Project, User, derived_guid, guid_key, internal_files, name_key, without_codings
 from refi_bridge.team.anchoring import text_hash
 from refi_bridge.team.merging import Manifest
 
@@ -71,7 +70,7 @@ def assignment_for(master: Project, coders: Sequence[str], *, pattern: str | Non
 
 def coder_user(coder: str) -> User:
     """The User that stands for a coder; its GUID is derived from the name so every split agrees."""
-    return User(guid=str(uuid.uuid5(uuid.NAMESPACE_URL, "refi-bridge-coder:" + name_key(coder))), name=coder)
+    return User(guid=derived_guid("refi-bridge-coder", name_key(coder)), name=coder)
 
 
 def hand_out(master: Project, coder: str, sources: Sequence[str], keep_codings: bool = False) -> Project:

@@ -8,10 +8,10 @@ Files are not this module's business: the container hands it bytes and a way to 
 """
 
 from refi_bridge.formats.qde.names import NS_CODEBOOK, NS_PREFIX, NS_PROJECT, PARSER, PI_TARGET, TextResolver
-from refi_bridge.formats.qde.parsing import document_kind, parse_xml, refuse_doctype
+from refi_bridge.formats.qde.parsing import document_kind, looks_like_xml, one_line, parse_xml, refuse_doctype
 from refi_bridge.formats.qde.reader import read_document, read_root
 from refi_bridge.formats.qde.writer import Written, internal_name, write_codebook, write_project
 
 __all__ = ["NS_CODEBOOK", "NS_PREFIX", "NS_PROJECT", "PARSER", "PI_TARGET", "TextResolver", "document_kind",
-           "parse_xml", "refuse_doctype", "read_document", "read_root", "Written", "internal_name",
-           "write_codebook", "write_project"]
+           "looks_like_xml", "one_line", "parse_xml", "refuse_doctype", "read_document", "read_root", "Written",
+           "internal_name", "write_codebook", "write_project"]

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from lxml import etree
 
+from refi_bridge.errors import ProjectStructureError
 from refi_bridge.formats.qde.element_reader import ElementReader
 from refi_bridge.model import Code, Set, User
+
+MAX_CODE_DEPTH = 100
 
 
 class CodebookElements(ElementReader):
@@ -18,8 +21,13 @@ class CodebookElements(ElementReader):
             self.foreign_child(child, extra)
         return User(**values, foreign=self.merge_foreign(foreign, extra))
 
-    def code(self, el: etree._Element) -> Code:
+    def code(self, el: etree._Element, depth: int = 1) -> Code:
         t = self.t
+        if depth > MAX_CODE_DEPTH:
+            # -- no codebook is that deep, and every walk of the tree (here and in the tools) recurses --
+            raise ProjectStructureError(
+                f"{self.where(el)}: the code tree is more than {MAX_CODE_DEPTH} levels deep; no real codebook is. "
+                "The file is damaged or hostile; export the project again.", self.path, el.sourceline, "Code")
         values, foreign = self.attributes(el, "Code")
         values.setdefault("name", "")
         description = None
@@ -29,7 +37,7 @@ class CodebookElements(ElementReader):
         for child in el:
             tag = child.tag
             if tag == t.Code:
-                children.append(self.code(child))
+                children.append(self.code(child, depth + 1))
             elif tag == t.Description:
                 description = child.text or ""
             elif tag == t.NoteRef:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from lxml import etree
 
 from refi_bridge.errors import ProjectStructureError
-from refi_bridge.formats.encoding import decode_text
+from refi_bridge.formats.encoding import DecodedText, decode_text
 from refi_bridge.formats.positions import CODEPOINT
 from refi_bridge.formats.qde.names import KNOWN, ROOT_HINTS, SCHEME, TABLES, Tags, TextResolver
 from refi_bridge.model import Foreign
@@ -27,6 +27,7 @@ class ElementReader:
         self.unit = CODEPOINT
         self.unit_evidence: str | None = None
         self._texts: dict[str, tuple[str | None, bool, str | None]] = {}
+        self._decoded: dict[str, DecodedText] = {}  # archive file -> its text, however paths spell it
         self.unresolved = 0
         self.unconverted = False
         self.saw_foreign = False
@@ -38,6 +39,7 @@ class ElementReader:
         self.doc_kind = "qde"
         self.container: str | None = None
         self.pi: dict | None = None
+        self.check_spans = True  # validation lists impossible spans itself instead of stopping at the first
 
     # -- helpers ------------------------------------------------------------------------------------------
 
@@ -125,6 +127,15 @@ class ElementReader:
         inline = el.find(t.PlainTextContent)
         path = el.get("plainTextPath")
         if inline is not None:
+            if len(inline):
+                # -- the parser splits the text at a processing instruction or element: .text is only the part
+                #    before it, and no reading of the rest is more right than another --
+                what = "a processing instruction" if isinstance(inline[0], etree._ProcessingInstruction) else \
+                    f"an element <{etree.QName(inline[0]).localname}>"
+                raise ProjectStructureError(
+                    f"{self.path}: line {inline.sourceline}: <PlainTextContent> of {self.where(el).split(': ', 1)[1]} "
+                    f"holds {what} inside its text; REFI-QDA texts are plain text. Remove it, or export the project "
+                    "again.", self.path, inline.sourceline, "PlainTextContent")
             if path is not None:
                 self.warn(f"{self.where(el)} has both PlainTextContent and plainTextPath; the inline text "
                           "was kept and the path was dropped")
@@ -147,19 +158,28 @@ class ElementReader:
             self.unresolved += 1
             self._texts[path] = (None, False, path)
             return self._texts[path]
-        data = self.resolve(name)
-        if data is None:
+        found = self.resolve(name)
+        if found is None:
             self.warn(f"{self.where(el)}: plainTextPath {path!r} is not in the archive; the source has no "
                       "text")
             result: tuple[str | None, bool, str | None] = (None, False, path)
         else:
-            decoded = decode_text(data, f"{self.path}: {path}")
-            if decoded.warning:
-                self.warn(decoded.warning)
-            # -- a path without a scheme (qc) crashes QualCoder and empties NVivo 15 imports: fix it --
+            spelled, data = found
+            decoded = self._decoded.get(spelled)
+            if decoded is None:
+                decoded = self._decoded[spelled] = decode_text(data, f"{self.path}: {path}")
+                if decoded.warning:
+                    self.warn(decoded.warning)
+            canonical = path
             if not scheme:
-                self.fixes.append(f"plainTextPath {path!r} had no scheme; it is internal://{name}")
-            result = (decoded.text, decoded.bom, path if scheme else f"internal://{name}")
+                # -- a path without a scheme (qc) crashes QualCoder and empties NVivo 15 imports: fix it --
+                canonical = f"internal://{spelled}"
+                self.fixes.append(f"plainTextPath {path!r} had no scheme; it is {canonical}")
+            elif spelled != name:
+                # -- one file, one name: other spellings would be written as copies of it --
+                canonical = f"internal://{spelled}"
+                self.fixes.append(f"plainTextPath {path!r} names the archive's file {spelled!r}; it is {canonical}")
+            result = (decoded.text, decoded.bom, canonical)
         self._texts[path] = result
         return result
 

@@ -28,7 +28,9 @@ PI_TARGET = "refi-bridge"
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
                          huge_tree=True, remove_comments=True)
 
-TextResolver = Callable[[str], "bytes | None"]
+# -- a file of the archive's sources folder by the name a path gives: (the name as the archive spells it, its
+#    bytes), or None when the archive has no such file --
+TextResolver = Callable[[str], "tuple[str, bytes] | None"]
 
 # ---------------------------------------------------------------------------------------------------------
 # Name tables: XML attribute, model field, kind. Kinds: s = string, i = integer, b = boolean.

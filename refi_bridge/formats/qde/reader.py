@@ -30,8 +30,9 @@ def read_document(data: bytes, *, path: str, resolve: TextResolver | None = None
                   kind: str | None = None) -> Project:
     """Parse a ``.qde``/``.qdc`` document (bytes) into a Project.
 
-    ``resolve(name)`` returns the bytes of a file of the archive's sources folder, or None; without it
-    (a bare ``.qde``) texts kept in files stay unknown. ``kind`` goes into ``read_info``.
+    ``resolve(name)`` returns a file of the archive's sources folder as ``(name as the archive spells it,
+    bytes)``, or None; without it (a bare ``.qde``) texts kept in files stay unknown. ``kind`` goes into
+    ``read_info``.
 
     Sources and notes, the bulk of any project, are built as the parser reaches their end and then dropped
     from the tree, so the whole tree never sits in memory next to the model.
@@ -78,9 +79,15 @@ def read_document(data: bytes, *, path: str, resolve: TextResolver | None = None
 
 
 def read_root(root: etree._Element, *, path: str, resolve: TextResolver | None = None,
-              container: str | None = None) -> Project:
-    """Build a Project from a whole parsed tree (validation has one; reading streams instead)."""
-    return _reader_for(root, path, resolve, container).finish(root, None)
+              container: str | None = None, check_spans: bool = True) -> Project:
+    """Build a Project from a whole parsed tree (validation has one; reading streams instead).
+
+    With ``check_spans`` false, spans no text can have (negative, reversed) are read as written, for
+    validation to list them all.
+    """
+    reader = _reader_for(root, path, resolve, container)
+    reader.check_spans = check_spans
+    return reader.finish(root, None)
 
 
 def _reader_for(root: etree._Element, path: str, resolve: TextResolver | None, container: str | None) -> Reader:

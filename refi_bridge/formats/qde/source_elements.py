@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from refi_bridge.errors import ProjectStructureError
 from refi_bridge.formats.qde.element_reader import ElementReader
 from refi_bridge.formats.qde.names import KNOWN
 from refi_bridge.model import (
@@ -19,6 +20,9 @@ from refi_bridge.model import (
     VariableValue,
     VideoSelection,
 )
+
+# -- a text file may hold 2 GiB (the standard's cap on a file), so no position of its text is larger --
+MAX_POSITION = 2**31 - 1
 
 
 class SourceElements(ElementReader):
@@ -93,6 +97,7 @@ class SourceElements(ElementReader):
             start, end = int(start), int(end)
         except ValueError:
             return self.plain_text_selection_in_full(el)
+        self.check_span(el, start, end)
         t = self.t
         description = None
         codings: list[Coding] = []
@@ -120,9 +125,28 @@ class SourceElements(ElementReader):
     def plain_text_selection_in_full(self, el: etree._Element) -> PlainTextSelection:
         """The general route: foreign attributes, missing or malformed positions (reported with the line)."""
         values, foreign = self.attributes(el, "PlainTextSelection")
+        self.check_span(el, values["start"], values["end"])
         extra: list[str] = []
         parts = self.selection_parts(el, extra)
         return PlainTextSelection(**values, **parts, foreign=self.merge_foreign(foreign, extra))
+
+    def check_span(self, el: etree._Element, start: int, end: int) -> None:
+        """Refuse a span no text can have: a negative start, a start after the end, or a position past the
+        2 GiB a text file may hold (pandas, Excel and every tool would fail on it later, or slice text that was
+        never coded). Validation reads leniently and lists such spans itself."""
+        if not self.check_spans:
+            return
+        if start < 0:
+            problem = f"startPosition={start} is negative"
+        elif start > end:
+            problem = f"startPosition={start} is after endPosition={end}"
+        elif end > MAX_POSITION:
+            problem = f"endPosition={end} lies beyond any text REFI-QDA can hold ({MAX_POSITION:,} characters)"
+        else:
+            return
+        raise ProjectStructureError(
+            f"{self.where(el)}: {problem}, so it marks no text. Fix or remove the selection, or export the project "
+            "again.", self.path, el.sourceline, "PlainTextSelection")
 
     def text_source(self, el: etree._Element, cls: type = TextSource):
         """A TextSource, Note, Representation or TextDescription (all TextSourceType)."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import replace
 
-from refi_bridge.model import Code, guid_key, name_key, path_key
+from refi_bridge.model import Code, guid_key, name_key, parse_path, path_key
 from refi_bridge.team.merging.inputs import MergeInput
 from refi_bridge.team.merging.report import CodeMatch, Conflict, FileSummary
 
@@ -21,8 +22,15 @@ class CodeMatching:
         parents = {guid_key(child.guid): guid_key(code.guid) for code, _ in item.project.iter_codes()
                    for child in code.codes}
         for code, path in item.project.iter_codes():
-            key, pkey = guid_key(code.guid), path_key(path)
+            own, pkey = guid_key(code.guid), path_key(path)
+            key = self.written_as.get(own, own)
+            written = self._written_path(code, path)
             how, guid = None, None
+            if key in self.case_keys and key not in self.code_paths:
+                # -- a code the qualcoder dialect made for a case (QualCoder's only form of membership) --
+                self.case_codes[own] = key
+                self.report.codes.append(CodeMatch(item.label, " > ".join(path), "(the case itself)", "case"))
+                continue
             manifest_code = key in self.manifest_codes
             if key in self.code_paths and (self.manifest is None or manifest_code or
                                            path_key(self.code_paths[key]) == pkey):
@@ -31,12 +39,14 @@ class CodeMatching:
                 how, guid = "map", self._mapped(pkey, code.name)
             elif pkey in self.by_code_path:
                 how, guid = "path", self.by_code_path[pkey]
+            elif written is not None:
+                how, guid = "path", self.by_code_path[written]
             elif name_key(code.name) in self.by_code_name and not self._is_new(self.by_code_name[name_key(code.name)]):
                 how, guid = "name", self.by_code_name[name_key(code.name)]
             else:
                 parent = target.get(parents.get(guid_key(code.guid), ""))
                 how, guid = "new", self._new_code(code, path, parent)
-            target[key] = guid
+            target[own] = guid
             setattr(summary, f"codes_{'by_' + how if how != 'new' else 'new'}",
                     getattr(summary, f"codes_{'by_' + how if how != 'new' else 'new'}") + 1)
             matched = self._path_text(guid)
@@ -46,22 +56,65 @@ class CodeMatching:
                 if not any(r.matched_path == matched for r in self.report.new_codes):
                     self.report.new_codes.append(row)
                 continue
-            self._conflicts(item, code, path, guid, how)
+            self._conflicts(item, code, path, guid, how, target.get(parents.get(own, "")))
         return target
+
+    def _written_path(self, code: Code, path: tuple[str, ...]) -> tuple[str, ...] | None:
+        """The master path a code stands for when its name was written as that path.
+
+        The qualcoder dialect names a code by its path ("Theme > sub") where two codes share a name,
+        because QualCoder merges codes of equal name; such a code comes back under that name, still below
+        its parent. Returns the path key of the master code it is, or None.
+        """
+        if ">" not in code.name:
+            return None
+        candidate = path_key(parse_path(code.name))
+        if candidate in self.by_code_path and path_key(path[:-1]) in (candidate[:-1], ()):
+            return candidate
+        return None
 
     def _mapped(self, pkey: tuple[str, ...], name: str) -> str | None:
         """The code ``--code-map`` sends this code to (given by its path or by its name), if any."""
         for key in (pkey, (name_key(name),)):
-            target = self.code_map.get(key)
-            if target is not None and target in self.by_code_path:
-                return self.by_code_path[target]
+            if key in self.code_map:
+                self.code_map_used.add(key)
+                return self.code_map[key]
         return None
+
+    def _resolve_code_map(self) -> dict[tuple[str, ...], str | None]:
+        """``--code-map`` rows as {path key of "from": GUID of the master code "to" names, or None}.
+
+        "to" is a path ("Theme > sub") or a name that only one code of the master has.
+        """
+        resolved: dict[tuple[str, ...], str | None] = {}
+        for source, target in self.code_map_rows.items():
+            wanted = path_key(parse_path(target))
+            guid = self.by_code_path.get(wanted)
+            if guid is None and len(wanted) == 1:
+                guid = self.by_code_name.get(wanted[0]) or self.by_code_name.get(name_key(target))
+            if guid is None:
+                self.report.notes.append(f"code map: to {target!r} (from {source!r}) is no code of the master"
+                                         f"{self._closest(target)}; that row was not used")
+            resolved[path_key(parse_path(source))] = guid
+        return resolved
+
+    def _note_unused_code_map(self) -> None:
+        for source, target in self.code_map_rows.items():
+            key = path_key(parse_path(source))
+            if key not in self.code_map_used and self.code_map.get(key) is not None:
+                self.report.notes.append(f"code map: from {source!r} (to {target!r}) matched no code of the "
+                                         f"merged files{self._closest(source)}")
+
+    def _closest(self, text: str) -> str:
+        names = {" > ".join(path) for path in self.code_paths.values()} | {p[-1] for p in self.code_paths.values()}
+        close = difflib.get_close_matches(text, sorted(names), n=3, cutoff=0.5)
+        return f" (closest: {', '.join(repr(c) for c in close)})" if close else ""
 
     def _code_guid(self, key: str) -> str:
         return self.code_info[key].guid if key in self.code_info else key
 
     def _is_new(self, guid: str) -> bool:
-        return any(c.guid == guid for c in self.new_codes.values())
+        return any(guid_key(c.guid) == guid_key(guid) for c in self.new_codes.values())
 
     def _path_text(self, guid: str) -> str:
         key = guid_key(guid)
@@ -69,17 +122,25 @@ class CodeMatching:
             return " > ".join(self.code_paths[key])
         return guid
 
-    def _conflicts(self, item: MergeInput, code: Code, path: tuple[str, ...], guid: str, how: str) -> None:
+    def _conflicts(self, item: MergeInput, code: Code, path: tuple[str, ...], guid: str, how: str,
+                   parent: str | None) -> None:
+        """Differences between a matched code and the result's; ``parent`` is what the file's parent matched."""
         key = guid_key(guid)
         merged = self.code_info.get(key)
         if merged is None:
             return
+        if key in self.case_keys:
+            return  # a case node: a case, whose place and name in the code tree are each tool's own business
         merged_path = self.code_paths[key]
         shown = " > ".join(merged_path)
-        if how in ("name", "guid") and path_key(path[:-1]) != path_key(merged_path[:-1]):
+        # -- parents are compared by what they matched, not by their names: a name written as a path (the
+        #    qualcoder dialect) is still the same parent --
+        merged_parent = self.by_code_path.get(path_key(merged_path[:-1])) if len(merged_path) > 1 else None
+        if how in ("name", "guid") and guid_key(parent) != guid_key(merged_parent):
             self.report.conflicts.append(Conflict(item.label, shown, "parent", " > ".join(merged_path[:-1]) or "(top)",
                                                   " > ".join(path[:-1]) or "(top)"))
-        if how == "guid" and name_key(code.name) != name_key(merged.name):
+        if how == "guid" and name_key(code.name) != name_key(merged.name) and \
+                path_key(parse_path(code.name)) != path_key(merged_path):
             self.report.conflicts.append(Conflict(item.label, shown, "name", merged.name, code.name))
         for attribute in ("color", "description"):
             mine, theirs = getattr(merged, attribute), getattr(code, attribute)

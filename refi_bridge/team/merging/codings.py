@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -22,6 +21,7 @@ from refi_bridge.model import (
     User,
     VideoSelection,
     coder_of,
+    derived_guid,
     guid_key,
     name_key,
 )
@@ -41,8 +41,10 @@ class CodingPlacement:
         if isinstance(selection, PlainTextSelection):
             return (owner_role, "text", selection.start, selection.end)
         if isinstance(selection, PDFSelection):
+            # -- the name too: ATLAS.ti writes a quotation's excerpt there, and two quotations over several
+            #    pages can share a page's rectangle (their pieces there are the same), not their text --
             return ("pdf", selection.page, selection.first_x, selection.first_y, selection.second_x,
-                    selection.second_y)
+                    selection.second_y, selection.name)
         if isinstance(selection, PictureSelection):
             return ("picture", selection.first_x, selection.first_y, selection.second_x, selection.second_y)
         if isinstance(selection, (AudioSelection, VideoSelection)):
@@ -51,10 +53,10 @@ class CodingPlacement:
             return ("transcript", guid_key(selection.from_sync_point), guid_key(selection.to_sync_point))
         return ("other", guid_key(selection.guid))
 
-    def _key_of_base(self, record: CodingRecord, users: Mapping[str, User]) -> tuple:
+    def _key_of_base(self, record: CodingRecord, index: int, users: Mapping[str, User]) -> tuple:
         coder = coder_name(record, users)
         role = owner_role(record)
-        return (self.by_guid[guid_key(record.source.guid)], self._locator(record.selection, role),
+        return (index, self._locator(record.selection, role),
                 guid_key(record.coding.code_guid), name_key(coder))
 
     def _coder_for(self, record: CodingRecord, users: Mapping[str, User], item: MergeInput) -> str | None:
@@ -93,9 +95,9 @@ class CodingPlacement:
         key = name_key(name)
         if key in self.user_by_name:
             return self.user_by_name[key]
-        guid = derived_guid("user", key)
+        guid = merge_guid("user", key)
         if guid_key(guid) in self.used_guids:
-            guid = derived_guid("user", key, str(len(self.users)))
+            guid = merge_guid("user", key, str(len(self.users)))
         self.users.append(User(guid=guid, name=name))
         self.user_by_name[key] = guid
         self.used_guids.add(guid_key(guid))
@@ -117,7 +119,7 @@ class CodingPlacement:
         candidate, n = guid, 0
         while guid_key(candidate) in self.used_guids:
             n += 1
-            candidate = derived_guid(key, str(n))
+            candidate = merge_guid(key, str(n))
         self.used_guids.add(guid_key(candidate))
         return candidate
 
@@ -181,5 +183,6 @@ def with_additions(source, selections: list[tuple[str, Any]], whole: list[Coding
     return replace(source, **changes) if changes else source
 
 
-def derived_guid(*parts: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "refi-bridge-merge:" + ":".join(parts)))
+def merge_guid(*parts: str) -> str:
+    """A GUID the merge makes (for a renamed file, an assignment set), the same for the same parts."""
+    return derived_guid("refi-bridge-merge", *parts)

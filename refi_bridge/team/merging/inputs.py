@@ -48,12 +48,16 @@ class Manifest:
             raise MergeError(f"{where}: not a refi-bridge manifest (no 'format': 'refi-bridge manifest'); give "
                              "the manifest.json that `refi-bridge split` wrote.")
         try:
-            return cls(master=data["master"], sources=data["sources"], codes=data["codes"],
-                       assignment=data["assignment"], dialect=data.get("dialect", "refi"),
-                       created=data.get("created"), version=data.get("version", 1))
+            manifest = cls(master=data["master"], sources=data["sources"], codes=data["codes"],
+                           assignment=data["assignment"], dialect=data.get("dialect", "refi"),
+                           created=data.get("created"), version=data.get("version", 1))
         except KeyError as missing:
             raise MergeError(f"{where}: the manifest lacks {missing}; write it again with `refi-bridge split`.") \
                 from None
+        problem = _shape_problem(manifest)
+        if problem:
+            raise MergeError(f"{where}: the manifest is damaged: {problem}; write it again with `refi-bridge split`.")
+        return manifest
 
     def coder_for(self, project: Project, label: str) -> str | None:
         """The coder a returned file was handed to: a user of the file named like a coder, else its name."""
@@ -74,3 +78,27 @@ class Manifest:
         if prefixes:
             return prefixes[0]
         return None
+
+
+def _shape_problem(manifest: Manifest) -> str | None:
+    """What in a manifest does not have the shape ``split`` writes (a hand edit, a damaged file), or None."""
+    def strings(value) -> bool:
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+    master = manifest.master
+    if not isinstance(master, str) or not master or re.search(r"[/\\]", master) or master in (".", ".."):
+        return f"'master' must name a file next to the manifest, not {master!r}"
+    if not isinstance(manifest.sources, dict) or not all(isinstance(v, dict) for v in manifest.sources.values()):
+        return "'sources' must map each source GUID to its name and hash"
+    if not isinstance(manifest.codes, dict) or not all(strings(v) for v in manifest.codes.values()):
+        return "'codes' must map each code GUID to its path of names"
+    if not isinstance(manifest.assignment, dict):
+        return "'assignment' must map each coder to their file and sources"
+    for coder, info in manifest.assignment.items():
+        if not isinstance(info, dict) or not isinstance(info.get("file", ""), str) or \
+                not strings(info.get("sources", [])):
+            return f"the assignment of {coder!r} must give a file name and a list of source GUIDs"
+    if not isinstance(manifest.dialect, str) or not isinstance(manifest.version, int) or \
+            not isinstance(manifest.created, (str, type(None))):
+        return "'dialect', 'version' or 'created' has the wrong type"
+    return None

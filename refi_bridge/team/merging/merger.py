@@ -13,11 +13,11 @@ from refi_bridge.model import (
     PlainTextSelection,
     Project,
     Set,
+    derived_guid,
     guid_key,
     internal_files,
     map_codings,
     name_key,
-    parse_path,
     path_key,
 )
 from refi_bridge.team.anchoring import text_hash
@@ -26,7 +26,7 @@ from refi_bridge.team.merging.codes import CodeMatching
 from refi_bridge.team.merging.codings import (
     CodingPlacement,
     coder_name,
-    derived_guid,
+    merge_guid,
     owner_role,
     with_additions,
 )
@@ -39,7 +39,7 @@ from refi_bridge.team.merging.report import (
     NotCarried,
     SourceMatch,
 )
-from refi_bridge.team.merging.sources import SourceMatching
+from refi_bridge.team.merging.sources import SourceMatching, shared_source_guids
 
 
 def merge_projects(inputs: Sequence[MergeInput], *, base: Project | None = None, base_label: str = "master",
@@ -53,6 +53,8 @@ def merge_projects(inputs: Sequence[MergeInput], *, base: Project | None = None,
         raise MergeError("nothing to merge: give at least one project")
     merger = Merger(base if base is not None else inputs[0].project,
                      base_label if base is not None else inputs[0].label, manifest, code_map or {})
+    if base is not None:
+        merger.keep_master(base_label)
     for index, item in enumerate(inputs):
         if base is None and index == 0:
             merger.take_base(item)
@@ -68,12 +70,16 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
         self.base = base
         self.manifest = manifest
         self.report = MergeReport(base=label)
-        self.code_map = {path_key(parse_path(k)): path_key(parse_path(v)) for k, v in code_map.items()}
+        self.code_map_rows = dict(code_map)
         # -- sources: copies of the base's, with what the inputs add --
         self.sources: list = list(base.sources)
         self.added_selections: dict[int, list] = defaultdict(list)
         self.added_whole: dict[int, list[Coding]] = defaultdict(list)
-        self.by_guid = {guid_key(s.guid): i for i, s in enumerate(self.sources)}
+        self.by_guid: dict[str, int] = {}
+        for i, s in enumerate(self.sources):
+            self.by_guid.setdefault(guid_key(s.guid), i)
+        # -- a GUID two sources of the base share tells them apart no better than a coin: never match by it --
+        self.shared_guids = shared_source_guids(base)
         self.by_hash: dict[str, list[int]] = defaultdict(list)
         self.by_name: dict[str, list[int]] = defaultdict(list)
         for i, s in enumerate(self.sources):
@@ -97,6 +103,12 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
             names[name_key(code.name)].append(code.guid)
             self.code_info[key] = code
         self.by_code_name = {n: guids[0] for n, guids in names.items() if len(guids) == 1}
+        self.code_map, self.code_map_used = self._resolve_code_map(), set()
+        self.case_keys = {guid_key(case.guid) for case in base.cases}
+        self.case_codes: dict[str, str] = {}  # an input's code GUID key -> the case it stands for
+        # -- the GUID our qualcoder dialect gives a code that shares a case's GUID, back to the code's own --
+        self.written_as = {guid_key(derived_guid("refi-bridge", "code", code.guid)): key
+                           for key, code in self.code_info.items()}
         self.manifest_codes = {guid_key(g) for g in manifest.codes} if manifest is not None else set()
         self.new_codes: dict[tuple[str, ...], Code] = {}   # path key -> new code (children added at the end)
         self.new_code_parent: dict[tuple[str, ...], str | None] = {}
@@ -118,8 +130,9 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
         self.seen: set[tuple] = set()
         self.coder_counts: Counter = Counter()
         base_users = base.users_by_guid()
+        position = {id(s): i for i, s in enumerate(base.sources)}
         for record in base.iter_codings():
-            key = self._key_of_base(record, base_users)
+            key = self._key_of_base(record, position[id(record.source)], base_users)
             self.seen.add(key)
             self.coder_counts[key[-1]] += 1
 
@@ -137,6 +150,66 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
             self._recredit_base(item)
         for coder, count in summary.users_found.items():
             self.report.coders.append(CoderCount(coder, item.label, count))
+
+    def keep_master(self, label: str) -> None:
+        """Say what the master itself brings: real masters often hold codings already (a pilot, the PI's own
+        pass, a lab account). They are kept, and the report and the notes say so, because agreement must
+        not take them for a coder of this round."""
+        if not any(True for _ in self.base.iter_codings()):
+            return
+        summary = self._summary(MergeInput(project=self.base, label=label), "master")
+        summary.codings_in_file = sum(summary.users_found.values())
+        summary.sources_by_guid = len(self.base.sources)
+        summary.codes_by_guid = len(self.code_paths)
+        for coder, count in summary.users_found.items():
+            self.report.coders.append(CoderCount(coder, label, count))
+        who = ", ".join(f"{coder} ({count:,})" for coder, count in
+                        sorted(summary.users_found.items(), key=lambda pair: -pair[1]))
+        self.report.notes.append(f"the master already holds {summary.codings_in_file:,} codings by {who}; they "
+                                 "are kept in the merged project (agreement compares only the coders handed "
+                                 "sources, unless --coders names them)")
+
+    def _case_link(self, item: MergeInput, record, source_target, summary: FileSummary) -> None:
+        """A coding at a case's code over a whole text is that case's link to the source (how the qualcoder
+        dialect writes a case's SourceRef); it is carried as the link, or recognised if the case has it."""
+        case_key = self.case_codes[guid_key(record.coding.code_guid)]
+        index = source_target[id(record.source)]
+        selection, text = record.selection, getattr(record.source, "text", None)
+        whole = selection is None or (isinstance(selection, PlainTextSelection) and record.owner is record.source
+                                      and text is not None and (selection.start, selection.end) == (0, len(text)))
+        if not whole:
+            summary.codings_not_carried += 1
+            self.report.not_carried.append(NotCarried(
+                item.label, "Coding", f"{record.coding.guid} on {record.source.label}",
+                "it puts a passage, not a whole source, in a case; only whole sources can be a case's link"))
+            return
+        target = self.sources[index].guid
+        at = next(i for i, case in enumerate(self.cases) if guid_key(case.guid) == case_key)
+        case = self.cases[at]
+        if guid_key(target) in {guid_key(ref) for ref in case.source_refs}:
+            summary.codings_duplicate += 1
+            return
+        self.cases[at] = replace(case, source_refs=(*case.source_refs, target))
+        summary.codings_added += 1
+
+    def _note_doubtful(self, item: MergeInput, summary: FileSummary) -> None:
+        """Say what often means a mistake: a file of another study, a blank handout, an unknown coder."""
+        project = item.project
+        if project.sources and summary.sources_new == len(project.sources):
+            self.report.notes.append(f"{item.label}: shares no source with {self.report.base} (none of its "
+                                     f"{len(project.sources)} sources matched by GUID, text or name); is it "
+                                     "from the same study? Its sources were added as new")
+        if not any(True for _ in project.iter_codings()):
+            self.report.notes.append(f"{item.label}: holds no codings; was the handout returned before it was "
+                                     "coded?")
+        if self.manifest is not None and item.coder is None:
+            handed = {name_key(c) for c in self.manifest.assignment}
+            strangers = sorted({c for c in summary.users_found if name_key(c) not in handed and c != "(no user)"})
+            if strangers:
+                self.report.notes.append(
+                    f"{item.label}: its codings are by {', '.join(strangers)}, who was not handed a file "
+                    f"({', '.join(sorted(self.manifest.assignment))} were); credit them with --coder "
+                    f"{item.label}=NAME if the file is one of theirs")
 
     def _recredit_base(self, item: MergeInput) -> None:
         """``--coder`` on the first file: every coding of the base is that coder's."""
@@ -167,6 +240,7 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
             raise MergeError(f"{item.label}: none of its {len(project.sources)} sources has a GUID or a text of "
                              "the manifest's master, so it was not handed out from this master (another study?). "
                              "Give the right manifest, or merge without --manifest.")
+        self._note_doubtful(item, summary)
         users = project.users_by_guid()
         note_target = self._carry_notes(item)
         groups: dict[tuple, dict] = {}
@@ -176,13 +250,16 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
             coder = self._coder_for(record, users, item)
             counts[coder or "(no coder)"] += 1
             code = code_target.get(guid_key(record.coding.code_guid))
+            if code is None and guid_key(record.coding.code_guid) in self.case_codes:
+                self._case_link(item, record, source_target, summary)
+                continue
             if code is None:
                 summary.codings_not_carried += 1
                 self.report.not_carried.append(NotCarried(
                     item.label, "Coding", f"{record.coding.guid} on {record.source.label}",
                     f"it refers to code {record.coding.code_guid}, which is not in the file's codebook"))
                 continue
-            index = source_target[guid_key(record.source.guid)]
+            index = source_target[id(record.source)]
             selection, role = record.selection, owner_role(record)
             placed = selection
             if role.startswith("transcript:"):
@@ -193,6 +270,12 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
                         item.label, "TranscriptSelection", f"{selection.guid} on {record.source.label}",
                         "its transcript or sync points have no counterpart in the merged project's transcripts"))
                     continue
+            if role in ("representation", "description") and self._described(index, role) is None:
+                summary.codings_not_carried += 1
+                self.report.not_carried.append(NotCarried(
+                    item.label, "Coding", f"{record.coding.guid} on {record.source.label}",
+                    f"it sits on the source's {role}, which the merged project's source does not have"))
+                continue
             if isinstance(selection, PlainTextSelection):
                 placed = self._place(item, record, selection, role, index, alignments, coder, summary, code)
             key = (index, self._locator(placed, role), guid_key(code), name_key(coder))
@@ -224,7 +307,7 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
                 f"{item.label}: handed to {item.coder!r}, but its codings are by {', '.join(credited)}; they keep "
                 f"those names (merge with --coder {item.label}={item.coder!r} to credit the coder it was handed to)")
             self.aliases.setdefault(item.coder, set()).update(credited)
-        self._carry_rest(item, source_target)
+        self._carry_rest(item, {guid_key(s.guid): source_target[id(s)] for s in reversed(project.sources)})
 
     def _assignment_sets(self) -> None:
         """With a manifest, record who was handed which sources, as REFI-QDA sets (agreement reads them)."""
@@ -240,12 +323,13 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
                 if name_key(name) in names:
                     continue
                 names.add(name_key(name))
-                self.sets.append(Set(guid=derived_guid("assignment", name_key(who)), name=name,
+                self.sets.append(Set(guid=merge_guid("assignment", name_key(who)), name=name,
                                      description=f"The sources handed to {coder} by refi-bridge split.",
                                      member_sources=members))
 
     def result(self) -> MergeResult:
         self._assignment_sets()
+        self._note_unused_code_map()
         sources = []
         for index, source in enumerate(self.sources):
             extra = self.added_selections.get(index)

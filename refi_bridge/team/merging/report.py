@@ -10,7 +10,7 @@ from refi_bridge.model import Project
 @dataclass
 class FileSummary:
     file: str
-    role: str                  # "base" (its texts are the result's) or "merged"
+    role: str                  # "master" (given), "base" (the first file, no master) or "merged"
     origin: str | None
     position_unit: str | None
     coder: str | None          # the coder the file was handed to / given by --coder

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from refi_bridge.model import guid_key, internal_file, name_key, without_codings
 from refi_bridge.team.anchoring import Alignment, text_hash
-from refi_bridge.team.merging.codings import derived_guid, text_owners
+from refi_bridge.team.merging.codings import merge_guid, text_owners
 from refi_bridge.team.merging.inputs import MergeInput
 from refi_bridge.team.merging.report import FileSummary, SourceMatch
 
@@ -17,15 +17,19 @@ class SourceMatching:
     A part of :class:`~refi_bridge.team.merging.merger.Merger`; the state it uses is set up there.
     """
 
-    def _map_sources(self, item: MergeInput, summary: FileSummary) -> tuple[dict[str, int], dict]:
-        target: dict[str, int] = {}
+    def _map_sources(self, item: MergeInput, summary: FileSummary) -> tuple[dict[int, int], dict]:
+        """Where each source of the input goes, keyed by ``id()`` of the input's source object (two sources
+        may share a GUID), and the alignments of the texts that differ from ours."""
+        target: dict[int, int] = {}
         alignments: dict[tuple[int, str], Alignment] = {}
         manifest_guids = {guid_key(g) for g in self.manifest.sources} if self.manifest else None
         taken: set[int] = set()
+        shared = shared_source_guids(item.project)
+        self._note_shared_guids(item, shared)
         for source in item.project.sources:
             key = guid_key(source.guid)
             index, how = None, "new"
-            candidate = self.by_guid.get(key)
+            candidate = None if key in shared or key in self.shared_guids else self.by_guid.get(key)
             if candidate is not None and (manifest_guids is None or key in manifest_guids) and \
                     type(self.sources[candidate]) is type(source) and candidate not in taken:
                 index, how = candidate, "guid"
@@ -35,11 +39,12 @@ class SourceMatching:
                 index = self._new_source(source, item)
                 self._map_transcripts(source, index, new=True)
             else:
+                self._carry_described_text(source, index, item)
                 self._map_transcripts(source, index, new=False)
             taken.add(index)
             setattr(summary, f"sources_{'by_' + how if how != 'new' else 'new'}",
                     getattr(summary, f"sources_{'by_' + how if how != 'new' else 'new'}") + 1)
-            target[key] = index
+            target[id(source)] = index
             kind = "identical"
             for role, mine, theirs in text_owners(self.sources[index], source):
                 if mine is None or theirs is None:
@@ -52,6 +57,28 @@ class SourceMatching:
                     kind = ("line breaks/BOM/Unicode" if alignment.same_after_normalising else "edited")
             self.report.sources.append(SourceMatch(item.label, source.label, self.sources[index].label, how, kind))
         return target, alignments
+
+    def _note_shared_guids(self, item: MergeInput, shared: set[str]) -> None:
+        for key in sorted(shared):
+            labels = [repr(s.label) for s in item.project.sources if guid_key(s.guid) == key]
+            self.report.notes.append(f"{item.label}: sources {', '.join(labels)} share the GUID {key}; each was "
+                                     "matched by its text (else its name), not by that GUID")
+
+    def _carry_described_text(self, source, index: int, item: MergeInput) -> None:
+        """A PDF's Representation or a picture's TextDescription the input has and we lack is carried over
+        (without its selections, which come with the codings), so that codings on it have a text to sit on."""
+        mine = self.sources[index]
+        for attribute in ("representation", "text_description"):
+            theirs = getattr(source, attribute, None)
+            if theirs is None or getattr(mine, attribute, None) is not None:
+                continue
+            carried = replace(theirs, guid=self._fresh(theirs.guid), selections=(), codings=())
+            self.sources[index] = mine = replace(mine, **{attribute: self._carry_files(carried, item)})
+
+    def _described(self, index: int, role: str):
+        """Our source's Representation (role ``representation``) or TextDescription (``description``)."""
+        return getattr(self.sources[index], "representation" if role == "representation" else "text_description",
+                       None)
 
     def _pick(self, source, taken: set[int]) -> tuple[int | None, str]:
         """A base source for ``source`` by the hash of its text, else by its name.
@@ -131,9 +158,19 @@ class SourceMatching:
                                          (name in self.base.files and self.base.files[name] == data))
             if name in self.file_names and not same:
                 suffix = name[name.rfind("."):] if "." in name else ""
-                name = f"{derived_guid('file', guid_key(obj.guid), attribute)}{suffix}"
+                name = f"{merge_guid('file', guid_key(obj.guid), attribute)}{suffix}"
                 changes[attribute] = f"internal://{name}"
             self.file_names.add(name)
             if data is not None:
                 self.files[name] = data
         return replace(obj, **changes) if changes else obj
+
+
+def shared_source_guids(project) -> set[str]:
+    """GUIDs (as :func:`guid_key` gives them) that more than one source of ``project`` carries."""
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for source in project.sources:
+        key = guid_key(source.guid)
+        (shared if key in seen else seen).add(key)
+    return shared
