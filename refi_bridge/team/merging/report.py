@@ -182,45 +182,22 @@ class MergeReport:
         return out
 
     def looks(self) -> list[Look]:
-        """What needs a human look, one entry per kind of thing, with a count and examples."""
-        out: list[Look] = []
-        inexact: dict[str, list[Reanchored]] = {}
-        for row in self.reanchored:
-            if not row.exact:
-                inexact.setdefault(row.file, []).append(row)
-        for file, rows in inexact.items():
-            out.append(Look("codings not placed exactly: the coded text differs in the master", len(rows),
-                            "reanchored", file, [f"{r.source} {r.new_start}-{r.new_end} ({r.code_path})"
-                                                 for r in rows[:EXAMPLES]]))
-        lost: dict[tuple[str, str, str], list[NotCarried]] = {}
-        for row in self.not_carried:
-            lost.setdefault((row.file, row.element, row.why), []).append(row)
-        for (file, element, why), rows in lost.items():
-            out.append(Look(f"{element}s not carried: {why}", len(rows), "not_carried", file,
-                            [r.what for r in rows[:EXAMPLES]]))
-        edited: dict[str, list[SourceMatch]] = {}
-        for row in self.sources:
-            if row.how != "base" and row.text == "edited":
-                edited.setdefault(row.file, []).append(row)
-        for file, rows in edited.items():
-            out.append(Look("sources whose text was edited by the coder", len(rows), "sources", file,
-                            [r.source for r in rows[:EXAMPLES]]))
-        added: dict[str, list[SourceMatch]] = {}
-        for row in self.sources:
-            if row.how == "new":
-                added.setdefault(row.file, []).append(row)
-        for file, rows in added.items():
-            out.append(Look("sources the master does not have, added", len(rows), "sources", file,
-                            [r.source for r in rows[:EXAMPLES]]))
-        new_codes: dict[str, list[CodeMatch]] = {}
-        for row in self.new_codes:
-            new_codes.setdefault(row.file, []).append(row)
-        for file, rows in new_codes.items():
-            out.append(Look("codes a coder added to the codebook", len(rows), "new_codes", file,
-                            [r.code_path for r in rows[:EXAMPLES]]))
-        out += self.conflict_groups()
-        out += [Look(note, 1, "files", "", []) for note in self.notes]
-        return out
+        """What needs a human look, one entry per kind of thing and file, with a count and examples."""
+        return [
+            *_grouped([r for r in self.reanchored if not r.exact], "reanchored",
+                      lambda r: "codings not placed exactly: the coded text differs in the master",
+                      lambda r: f"{r.source} {r.new_start}-{r.new_end} ({r.code_path})"),
+            *_grouped(self.not_carried, "not_carried", lambda r: f"{r.element}s not carried: {r.why}",
+                      lambda r: r.what),
+            *_grouped([r for r in self.sources if r.how != "base" and r.text == "edited"], "sources",
+                      lambda r: "sources whose text was edited by the coder", lambda r: r.source),
+            *_grouped([r for r in self.sources if r.how == "new"], "sources",
+                      lambda r: "sources the master does not have, added", lambda r: r.source),
+            *_grouped(self.new_codes, "new_codes", lambda r: "codes a coder added to the codebook",
+                      lambda r: r.code_path),
+            *self.conflict_groups(),
+            *(Look(note, 1, "files", "", []) for note in self.notes),
+        ]
 
     def verdict(self) -> str:
         """The report in one line: what was merged, and whether anything needs a look."""
@@ -245,6 +222,15 @@ class MergeReport:
             rows = [asdict(row) for row in getattr(self, name)]
             out[name] = pd.DataFrame(rows) if rows else pd.DataFrame(columns=_columns(name))
         return out
+
+
+def _grouped(rows, table: str, what, example) -> list[Look]:
+    """Rows of one kind, one :class:`Look` per file and per ``what(row)``, with the first examples."""
+    groups: dict[tuple[str, str], list] = {}
+    for row in rows:
+        groups.setdefault((row.file, what(row)), []).append(row)
+    return [Look(text, len(group), table, file, [example(r) for r in group[:EXAMPLES]])
+            for (file, text), group in groups.items()]
 
 
 def _columns(table: str) -> list[str]:
