@@ -289,3 +289,10 @@ def test_export_csv_opens_right_in_excel_and_reads_like_the_workbook(runner, tmp
     last = get_column_letter(len(table.columns) - 5)
     assert sheet.print_area.endswith(f"${last}${len(rows)}")       # the GUIDs are not printed
     assert isinstance(rows[header + 1][5], int) and rows[header + 1][1].startswith("Dyad")
+
+
+def test_a_sheet_with_no_table_says_so_on_a_readable_line(tmp_path):
+    out = tmp_path / "t.xlsx"
+    write_workbook(out, [Sheet("Empty", pd.DataFrame(), title="Pictures", caption=["Nothing to measure here."])])
+    sheet = load_workbook(out)["Empty"]
+    assert sheet.column_dimensions["A"].width >= 60 and sheet.row_dimensions[2].height <= 2 * LINE_HEIGHT

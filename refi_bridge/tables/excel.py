@@ -441,6 +441,9 @@ def _write_sheet(ws, sheet: Sheet, advance: Callable[[int], None] | None = None)
     widths = _column_widths(frame, shown, sheet.widths, sheet.max_width)
     printed = sheet.print_columns or len(columns)
     span = sum(widths[:printed])
+    if not columns:  # a sheet with nothing to show says so on one line, not in a column of one word per line
+        span = 100
+        ws.column_dimensions["A"].width = span
     row = 1
     if sheet.title:
         _line(ws, row, 1, max(1, printed), sheet.title, span, _font(bold=True, size=14), size=14)
