@@ -10,53 +10,19 @@ The library's front door. A project file becomes plain data, and plain data beco
 
 __version__ = "0.1.0"
 
-from refi_bridge.errors import (  # noqa: E402
-    AgreementError,
-    DanglingReferenceError,
-    DialectError,
-    MergeConflictError,
-    MergeError,
-    ProjectFileError,
-    ProjectStructureError,
-    PseudonymisationError,
-    RefiBridgeError,
-    RefiBridgeWarning,
-    SchemaError,
-    UnsafeFileError,
-)
-from refi_bridge.model import (  # noqa: E402
-    AudioSelection,
-    AudioSource,
-    Case,
-    Code,
-    Coding,
-    Edge,
-    Graph,
-    Link,
-    Note,
-    PDFSelection,
-    PDFSource,
-    PictureSelection,
-    PictureSource,
-    PlainTextSelection,
-    Project,
-    Set,
-    SyncPoint,
-    TextSource,
-    Transcript,
-    TranscriptSelection,
-    User,
-    Variable,
-    VariableValue,
-    Vertex,
-    VideoSelection,
-    VideoSource,
-)
-
-# -- read/write pull in lxml; import them on first use so that `import refi_bridge.model` stays light --
+# -- every name is imported on first use: `import refi_bridge` costs nothing, so that the command can catch
+#    Ctrl-C from its very start, and `import refi_bridge.model` does not pull in lxml --
+_ERRORS = ("AgreementError", "DanglingReferenceError", "DialectError", "MergeConflictError", "MergeError",
+           "ProjectFileError", "ProjectStructureError", "PseudonymisationError", "RefiBridgeError", "RefiBridgeWarning",
+           "SchemaError", "UnsafeFileError")
+_MODEL = ("AudioSelection", "AudioSource", "Case", "Code", "Coding", "Edge", "Graph", "Link", "Note",
+          "PDFSelection", "PDFSource", "PictureSelection", "PictureSource", "PlainTextSelection",
+          "Project", "Set", "SyncPoint", "TextSource", "Transcript", "TranscriptSelection", "User",
+          "Variable", "VariableValue", "Vertex", "VideoSelection", "VideoSource")
 _LAZY = {"read": "refi_bridge.formats.exchange", "write": "refi_bridge.formats.exchange", "merge": "refi_bridge.team.jobs",
          "split": "refi_bridge.team.jobs", "matrix": "refi_bridge.tables.matrices",
-         "pseudonymise": "refi_bridge.privacy.pseudonymising"}
+         "pseudonymise": "refi_bridge.privacy.pseudonymising",
+         **dict.fromkeys(_ERRORS, "refi_bridge.errors"), **dict.fromkeys(_MODEL, "refi_bridge.model")}
 _SUBPACKAGES = ("agreement", "privacy")
 
 
@@ -81,6 +47,9 @@ __all__ = [
     "VideoSelection", "TranscriptSelection",
     "RefiBridgeError", "ProjectFileError", "UnsafeFileError", "ProjectStructureError", "SchemaError",
     "DanglingReferenceError", "DialectError", "MergeError", "MergeConflictError", "AgreementError",
-    "PseudonymisationError",
-    "RefiBridgeWarning",
+    "PseudonymisationError", "RefiBridgeWarning",
 ]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

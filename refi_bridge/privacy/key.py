@@ -24,9 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from refi_bridge.errors import ProjectFileError, PseudonymisationError
+from refi_bridge.errors import ProjectFileError, PseudonymisationError, RefiBridgeError
+from refi_bridge.formats.qdpx import ReadLimits, check_zip
 
 COLUMNS = ("original", "replacement", "category", "match")
+# -- a key is a table of hundreds or thousands of rows: a few megabytes at most; the workbook is checked as a
+#    ZIP against these before any library decompresses it --
+KEY_LIMITS = ReadLimits(max_members=1_000, max_total_size=256 * 2**20, max_ratio=250.0,
+                        ratio_applies_above=8 * 2**20)
 WORD, IGNORE_CASE, ANYWHERE = "word", "ignore-case", "anywhere"
 # -- how people write the match column; empty means whole words, case-sensitive --
 _MATCH_WORDS = {"": WORD, "word": WORD, "words": WORD, "whole word": WORD, "whole-word": WORD,
@@ -327,6 +332,7 @@ def read_key(path: str | os.PathLike) -> Key:
     suffix = where.suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm"):
+            check_zip(where, KEY_LIMITS)
             sheets = pd.read_excel(where, sheet_name=None, header=None, dtype=str, keep_default_na=False)
         elif suffix in (".csv", ".txt"):
             sheets = {"": pd.read_csv(where, header=None, dtype=str, keep_default_na=False, encoding="utf-8-sig",
@@ -334,7 +340,7 @@ def read_key(path: str | os.PathLike) -> Key:
         else:
             raise ProjectFileError(f"{where}: a key must be a .csv or .xlsx file; save the table as one of them.",
                                    str(where))
-    except ProjectFileError:
+    except RefiBridgeError:
         raise
     except UnicodeDecodeError:
         raise ProjectFileError(f"{where}: not a UTF-8 text file; save the key as CSV UTF-8 (or as .xlsx).",
@@ -358,8 +364,7 @@ def _entries(rows: list[list], header: list[str], first_row: int, where: Path) -
     column = {name: header.index(name) for name in COLUMNS if name in header}
     entries = []
     for number, row in enumerate(rows, start=first_row):
-        cells = {name: str(row[i]).strip() if i < len(row) and row[i] is not None else ""
-                 for name, i in column.items()}
+        cells = {name: _cell(row[i]) if i < len(row) else "" for name, i in column.items()}
         if not any(cells.values()):
             continue
         mode = cells.get("match", "").lower()
@@ -371,6 +376,15 @@ def _entries(rows: list[list], header: list[str], first_row: int, where: Path) -
         entries.append(Entry(cells.get("original", ""), cells.get("replacement", ""), cells.get("category") or None,
                              ignore_case=IGNORE_CASE in words, anywhere=ANYWHERE in words, row=number))
     return entries
+
+
+def _cell(value: object) -> str:
+    """A cell's text, without the apostrophe a CSV puts before "+47 ..." or "=..." so that a spreadsheet shows
+    it as text (see :func:`refi_bridge.tables.excel.csv_cell`)."""
+    text = "" if value is None else str(value).strip()
+    if text.startswith("'") and text[1:2] in ("=", "+", "-", "@", "#"):
+        return text[1:]
+    return text
 
 
 def as_key(key: Key | str | os.PathLike | Mapping[str, str] | Iterable[Entry]) -> Key:

@@ -61,7 +61,7 @@ from refi_bridge.privacy.files import carry_files
 from refi_bridge.privacy.key import Entry, Key, as_key
 from refi_bridge.privacy.report import PseudonymisationReport
 from refi_bridge.privacy.rewriting import PositionMap, rewrite
-from refi_bridge.progress import Progress, quiet
+from refi_bridge.progress import Progress, Reporter, quiet
 
 # -- where a match was found, grouped as the report's columns show them --
 SOURCE_TEXTS = {"source text", "transcript", "PDF text", "picture description"}
@@ -79,7 +79,7 @@ class Pseudonymised:
 def pseudonymise(project: Project | str | os.PathLike,
                  key: Key | str | os.PathLike | Mapping[str, str] | Iterable[Entry], *,
                  codes: bool = False, coders: Mapping[str, str] | None = None, keep_media: bool = False,
-                 progress: Progress | None = None) -> Pseudonymised:
+                 progress: Progress | Reporter | None = None) -> Pseudonymised:
     """Apply ``key`` to every text and name of ``project`` (a Project, or a file to read), keeping every
     coding on its passage; write ``result.project`` with :func:`refi_bridge.write`.
 
@@ -96,14 +96,14 @@ def pseudonymise(project: Project | str | os.PathLike,
     say = quiet(progress)
     key = as_key(key)
     if not isinstance(project, Project):
-        project = read(project)
-    say(f"applying {len(key)} key entries to {len(project.sources)} sources and {len(project.notes)} notes")
+        project = read(project, progress=say)
+    say(f"applying the key ({len(key)} entries)")
     # -- a new selection for every one that moved, in a model without cycles: the cyclic collector would
     #    walk the whole project again and again for nothing --
     collecting = gc.isenabled()
     gc.disable()
     try:
-        result, report = _pseudonymise(project, key, codes, coders or {}, keep_media)
+        result, report = _pseudonymise(project, key, codes, coders or {}, keep_media, say)
     finally:
         if collecting:
             gc.enable()
@@ -112,11 +112,11 @@ def pseudonymise(project: Project | str | os.PathLike,
     return Pseudonymised(result, report)
 
 
-def _pseudonymise(project: Project, key: Key, codes: bool, coders: Mapping[str, str],
-                  keep_media: bool) -> tuple[Project, PseudonymisationReport]:
+def _pseudonymise(project: Project, key: Key, codes: bool, coders: Mapping[str, str], keep_media: bool,
+                  say: Reporter) -> tuple[Project, PseudonymisationReport]:
     work = _Rewriter(key, codes)
     users = _rename_users(project, coders, work.report)
-    sources = tuple(work.source(source) for source in project.sources)
+    sources = tuple(work.source(source) for source in say.each(project.sources, "sources"))
     notes = tuple(work.owner(note, "note text", "note") for note in project.notes)
     changes = {
         "users": users,

@@ -23,8 +23,8 @@ ENTRY_COLUMNS = ("row", "original", "replacement", "category", "match", "replace
                  "in_notes", "in_names", "objects")
 SHEETS = {
     "entries": ("Entries", "Every entry of the key: how often it was replaced, in source texts, in notes, and in "
-                           "names, descriptions and other fields; entries with 0 matched nothing: check their "
-                           "spelling and match mode."),
+                           "names, descriptions and other fields. Entries that matched nothing are marked in "
+                           "orange: check their spelling and match mode."),
     "places": ("Where", "Every place an entry was replaced: what kind of text, and the object (by its new name)."),
     "moved": ("Codings moved", "Codings with a boundary inside a replaced word: the boundary moved to the edge of "
                                "the replacement (a start to its start, an end to its end), so the coding covers "
@@ -141,6 +141,14 @@ class PseudonymisationReport:
 
 
 UNMATCHED = "F8CBAD"
+NOTES = {"entries": {
+    "replacements": "Occurrences replaced in all: the sum of the next three columns.",
+    "in_sources": "In the texts of sources: documents, PDF texts, picture descriptions, transcripts.",
+    "in_notes": "In the texts of notes (memos).",
+    "in_names": "In names, descriptions, variable values, paths and other fields of anything in the project.",
+    "objects": "How many sources, notes, cases and other objects it was found in.",
+    "match": "word: whole words, case-sensitive; ignore-case; anywhere: inside words too.",
+}}
 
 
 def _unmatched(_: int, column: str, value: object) -> str | None:
@@ -168,8 +176,7 @@ def write_report(report: PseudonymisationReport, path: str | os.PathLike) -> Pat
                 lines.append("Nothing to report here.")
             sheets.append(Sheet(name=title, frame=frame, title=f"Pseudonymisation: {title.lower()}", caption=lines,
                                 wrap=[c for c in ("text", "why", "object") if c in frame.columns],
-                                widths={"text": 60, "why": 50, "object": 40}, fit_to_page=True,
-                                cell_fill=_unmatched if name == "entries" else None,
-                                legend=[("matched nothing", UNMATCHED)] if name == "entries" else ()))
+                                widths={"text": 60, "why": 50, "object": 40}, notes=NOTES.get(name, {}),
+                                cell_fill=_unmatched if name == "entries" else None))
         write_workbook(temporary, sheets)
     return target

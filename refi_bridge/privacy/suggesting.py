@@ -216,12 +216,17 @@ def write_suggestion(frame: pd.DataFrame, path, *, project_name: str | None = No
     from pathlib import Path
 
     from refi_bridge.formats.exchange import atomic_output
-    from refi_bridge.tables.excel import Sheet, write_workbook
+    from refi_bridge.tables.excel import Sheet, csv_cell, write_workbook
 
     target = Path(path)
     with atomic_output(target) as temporary:
         if target.suffix.lower() == ".csv":
-            frame.to_csv(temporary, index=False, encoding="utf-8")
+            # -- as every CSV we write: UTF-8 with a BOM (Excel on Windows reads it as UTF-8), and a phone
+            #    number "+47 ..." behind the apostrophe spreadsheets hide, so that it is not a formula --
+            safe = frame.copy()
+            for column in ("original", "replacement", "category", "example"):
+                safe[column] = safe[column].map(csv_cell)
+            safe.to_csv(temporary, index=False, encoding="utf-8-sig")
             return
         caption = [
             "A draft: review every row before using it as the key. Delete rows that do not identify anyone, "
