@@ -346,7 +346,9 @@ def test_coder_names_that_differ_from_the_split_are_noted_and_assignment_still_a
     for name, source in files.items():  # what the coders send back, under the names they were handed
         (tmp_path / name).write_bytes(Path(source).read_bytes())
     result = refi_bridge.merge([tmp_path / n for n in files], manifest=handed.manifest)
-    assert any("handed to 'Ingrid'" in note for note in result.report.notes)
+    # -- "Ingrid Halvorsen" was handed no file and is no user of the master: the file's coder is meant --
+    assert any("Ingrid Halvorsen" in note and "credited to Ingrid" in note for note in result.report.notes)
+    assert set(result.project.coders()) == {"Ingrid", "Tomás"}
     report = compute(result.project, bootstrap=0)
     assert any("assigned to them" in line for line in report.statement)
     assert len(report.per_document[report.per_document["coders"].str.count(",") == 1]) == 17

@@ -16,12 +16,13 @@ import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 
 from refi_bridge.errors import ProjectFileError, RefiBridgeError, RefiBridgeWarning
 from refi_bridge.formats import dialects as _dialects
 from refi_bridge.formats import qde, qdpx
-from refi_bridge.model import Project, internal_files
+from refi_bridge.model import Project, internal_file, internal_files
 from refi_bridge.progress import Progress, Reporter, quiet
 
 KINDS = {".qdpx": "qdpx", ".qde": "qde", ".qdc": "qdc"}
@@ -121,6 +122,8 @@ def write(project: Project, path: str | os.PathLike, dialect: str = "refi", *,
         if prepared.sources or prepared.cases or prepared.notes:
             notes.append("a codebook (.qdc) holds only codes and code sets; write a .qdpx to keep the rest")
     else:
+        if kind == "qdpx":
+            prepared = _without_absent_rich_texts(prepared, notes)
         written = qde.write_project(prepared, dialect=chosen.name, unit=chosen.position_unit, bom=chosen.bom,
                                     origin=style.origin, instruction=style.instruction)
         if kind == "qde" and written.texts:
@@ -153,22 +156,46 @@ def _file_owners(project: Project):
         yield note.name or note.guid, note
 
 
-def _refuse_absent_files(project: Project, written: qde.Written, target: Path) -> None:
-    """A .qdpx must hold every file its document names; one that would not is refused, not written damaged.
+def _without_absent_rich_texts(project: Project, notes: list[str]) -> Project:
+    """A rich-text original (a .docx beside the plain text) that the project does not hold is dropped from
+    the references, with a note: the plain text carries the text, and one missing copy must not block a
+    whole project."""
+    held = {name.casefold() for name in project.files}
+    dropped: list[str] = []
 
-    This happens when the project came from a bare .qde (its texts and media were never read): the
-    references can be kept in a .qde, or the tool's own .qdpx converted instead.
-    """
+    def fixed(owner):
+        name = internal_file(getattr(owner, "rich_text_path", None))
+        if name is None or name.casefold() in held:
+            return owner
+        dropped.append(name)
+        return replace(owner, rich_text_path=None)
+
+    sources = tuple(fixed(source) for source in project.sources)
+    if not dropped:
+        return project
+    notes.append(f"{len(dropped)} rich-text originals (e.g. {dropped[0]!r}) are not in the project, so their "
+                 "references were left out; the plain texts carry the texts")
+    return replace(project, sources=sources)
+
+
+def _refuse_absent_files(project: Project, written: qde.Written, target: Path) -> None:
+    """A .qdpx must hold every file its document names; one that would not is refused, not written damaged."""
     held = {name.casefold() for name in (*written.texts, *project.files)}
     absent = [(label, name) for label, owner in _file_owners(project) for name in internal_files(owner)
               if name.casefold() not in held]
-    if absent:
-        label, name = absent[0]
-        origin = project.read_info.path if project.read_info and project.read_info.path else "the project"
-        raise ProjectFileError(
-            f"{target}: refused: {origin} names {len(absent)} files it does not carry (e.g. {name!r} of "
-            f"{label!r}; it was read from a bare .qde, which keeps texts and media outside itself), so the "
-            ".qdpx would be damaged. Convert the .qdpx the tool exported, or write a .qde.", str(target))
+    if not absent:
+        return
+    label, name = absent[0]
+    info = project.read_info
+    origin = info.path if info and info.path else "the project"
+    if info is not None and info.kind == "qde":
+        why = ("it was read from a bare .qde, which keeps texts and media outside itself), so the .qdpx would "
+               "be damaged. Convert the .qdpx the tool exported, or write a .qde.")
+    else:
+        why = ("its archive does not hold them), so the .qdpx would be damaged too. Export the project again "
+               "from the tool, or put the missing files back into its sources folder.")
+    raise ProjectFileError(f"{target}: refused: {origin} names {len(absent)} files it does not carry (e.g. "
+                           f"{name!r} of {label!r}; {why}", str(target))
 
 
 def check_outputs(outputs: Iterable[tuple[str | os.PathLike, Iterable[str] | None]],

@@ -32,6 +32,7 @@ from refi_bridge.errors import PseudonymisationError, RefiBridgeWarning
 from refi_bridge.formats.exchange import read
 from refi_bridge.formats.qde import map_fragment_text
 from refi_bridge.model import (
+    ASSIGNED,
     AudioSource,
     Case,
     Code,
@@ -126,7 +127,7 @@ def _pseudonymise(project: Project, key: Key, codes: bool, coders: Mapping[str, 
         "sources": sources,
         "notes": notes,
         "links": tuple(work.link(link) for link in project.links),
-        "sets": tuple(work.set(group) for group in project.sets),
+        "sets": _assignments_aliased(tuple(work.set(group) for group in project.sets), work.report),
         "graphs": tuple(work.graph(graph) for graph in project.graphs),
         "name": work.string(project.name, "project name", "project") or "",
         "origin": work.string(project.origin, "project origin", "project"),
@@ -169,6 +170,23 @@ def _rename_users(project: Project, coders: Mapping[str, str], report: Pseudonym
         raise PseudonymisationError(f"--coders names {', '.join(repr(m) for m in missing)}, who is not a user of "
                                     f"the project (its users: {names}).")
     return tuple(users)
+
+
+def _assignments_aliased(sets: tuple[Set, ...], report: PseudonymisationReport) -> tuple[Set, ...]:
+    """The sets merge --manifest records ("Assigned to <coder>") under the coders' aliases: they name the
+    coders, and agreement finds each coder's sources through them."""
+    aliases = {name_key(row["user"]): row["alias"] for row in report.coders}
+    if not aliases:
+        return sets
+    out = []
+    for group in sets:
+        coder = group.name[len(ASSIGNED):] if group.name.startswith(ASSIGNED) else None
+        alias = aliases.get(name_key(coder)) if coder else None
+        if alias is not None:
+            description = (group.description or "").replace(coder, alias) or None
+            group = replace(group, name=ASSIGNED + alias, description=description)
+        out.append(group)
+    return tuple(out)
 
 
 class _Rewriter:

@@ -59,7 +59,8 @@ def split(master: str | os.PathLike, coders: Sequence[str], folder: str | os.Pat
     master_path = Path(master)
     if not coders:
         raise MergeError("split needs the names of the coders to hand the master to")
-    if (Path(folder) / MANIFEST).exists() and not overwrite:
+    stale = _handout_files(Path(folder) / MANIFEST)
+    if stale is not None and not overwrite:
         raise MergeError(f"{folder}: already holds a handout ({MANIFEST}); split into another folder, or give "
                          "--overwrite to replace it")
     if any(name_key(coder) == "consensus" for coder in coders):
@@ -101,7 +102,24 @@ def split(master: str | os.PathLike, coders: Sequence[str], folder: str | os.Pat
         if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()  # nothing was written: not even the folder stays
         raise
+    # -- an overwritten handout's coders who are not in this one: their old files must not be mistaken
+    #    for this handout's --
+    for name in sorted((stale or set()) - {target.name for target in targets.values()}):
+        (out / name).unlink(missing_ok=True)
+        say(f"removed {name}, a file of the handout this one replaces")
     return result
+
+
+def _handout_files(manifest: Path) -> set[str] | None:
+    """The coders' file names an existing handout's manifest lists (None when there is no handout)."""
+    if not manifest.exists():
+        return None
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        files = {str(info.get("file")) for info in data.get("assignment", {}).values() if isinstance(info, dict)}
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {name for name in files if name and "/" not in name and "\\" not in name and name.endswith(".qdpx")}
 
 
 def _hand_out(project: Project, targets: dict[str, Path], assignment, keep_codings: bool, dialect: str,

@@ -143,7 +143,7 @@ class MergeReport:
 
     def codings(self) -> int:
         """Codings the merged project holds (the base's and every file's, duplicates once)."""
-        return sum(f.codings_added for f in self.files)
+        return sum(f.codings_in_file if f.role == "master" else f.codings_added for f in self.files)
 
     def source_matches(self) -> str:
         """How the files' sources were matched, in words: "47 sources matched by text"."""
@@ -201,7 +201,7 @@ class MergeReport:
 
     def verdict(self) -> str:
         """The report in one line: what was merged, and whether anything needs a look."""
-        files = len(self.files)
+        files = sum(1 for f in self.files if f.role != "master")  # the master is no file that was merged
         coders = self.coder_names()
         merged = (f"{files} file{'s' if files != 1 else ''} merged: {self.codings():,} codings by {len(coders)} "
                   f"coder{'s' if len(coders) != 1 else ''}; {self.source_matches()}")
