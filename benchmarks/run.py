@@ -8,6 +8,8 @@ numbers mean the same on a laptop and on CI:
 * memory: peak resident memory added by ``read`` (in a fresh process) against the size of the XML
 * hostile: re-anchoring a 20,000-paragraph transcript against a 5,000-paragraph one, and checking the prolog
   of 256 MiB of blanks against ``bytes.lstrip`` of them
+* pseudonymise: ``refi_bridge.pseudonymise(project, key)`` against ``read`` of the same file, and the whole
+  file job (read, pseudonymise, write) against the same baseline; on half the project too, to show it linear
 * survey: ``refi-bridge survey`` of an archive of study-sized projects with 1 and 2 local workers and on a
   Dask ``LocalCluster`` of 2 worker processes, against reading the same files one after another in this
   process; and the peak memory of the survey's processes at two archive sizes. The same pure-Python work
@@ -155,6 +157,47 @@ def bench_agreement(files: dict[str, Path], repeat: int) -> dict:
     return {"codings": codings, "codings_half": sum(1 for _ in half.iter_codings()),
             "read_s": round(reading, 3), "agreement_s": round(full, 3), "agreement_half_s": round(halved, 3),
             "agreement_ratio": round(full / reading, 2), "doubling_ratio": round(full / halved, 2)}
+
+
+def pseudonymisation_key():
+    """A key as a study has one: the words of the study's roles and media that recur in every transcript, a
+    pronoun (thousands of matches), a two-word phrase, one entry ignoring case (so that the matcher resolves
+    overlaps between kinds of match), and 200 two-word names that are not in the texts."""
+    from refi_bridge.privacy.key import Entry, Key
+
+    entries = [Entry("Interviewer", "[Role 1]"), Entry("Therapist", "[Role 2]"), Entry("Client", "[Role 3]"),
+               Entry("TV", "[Medium 1]"), Entry("she", "[they]"), Entry("good hands", "[Phrase 1]"),
+               Entry("panic", "[Fear 1]", ignore_case=True)]
+    entries += [Entry(f"Name{i} Family{i}", f"[Person {i}]") for i in range(200)]
+    return Key(entries)
+
+
+def bench_pseudonymise(files: dict[str, Path], repeat: int) -> dict:
+    """Pseudonymising the ground truth, against reading it; the file job; and half the project."""
+    from dataclasses import replace
+
+    from refi_bridge.privacy.pseudonymising import pseudonymise
+
+    path = files["truth"]
+    key = pseudonymisation_key()
+    reading = best_of(repeat, lambda: refi_bridge.read(path))
+    project = refi_bridge.read(path)
+    full = best_of(repeat, lambda: pseudonymise(project, key))
+    half = replace(project, sources=project.sources[: len(project.sources) // 2],
+                   cases=project.cases[: len(project.cases) // 2])
+    halved = best_of(repeat, lambda: pseudonymise(half, key))
+    out = DATA / "pseudonymised.qdpx"
+
+    def job():
+        refi_bridge.write(pseudonymise(refi_bridge.read(path), key).project, out)
+
+    whole = best_of(repeat, job)
+    result = pseudonymise(project, key)
+    return {"codings": result.report.codings, "replacements": result.report.replacements,
+            "codings_shifted": result.report.shifted, "text_chars": sum(len(s.text or "") for s in project.sources),
+            "read_s": round(reading, 3), "pseudonymise_s": round(full, 3), "pseudonymise_half_s": round(halved, 3),
+            "job_s": round(whole, 3), "pseudonymise_ratio": round(full / reading, 2),
+            "job_ratio": round(whole / reading, 2), "doubling_ratio": round(full / halved, 2)}
 
 
 def bench_hostile(files: dict[str, Path], repeat: int) -> dict:
@@ -338,9 +381,9 @@ def bench_survey(_files, repeat: int, archive_files: int = 360) -> dict:
 
 
 BENCHES = {"io": bench_io, "merge": bench_merge, "agreement": bench_agreement, "hostile": bench_hostile,
-           "survey": bench_survey}
+           "pseudonymise": bench_pseudonymise, "survey": bench_survey}
 # -- the benchmarks that work on the big study of --scale (hostile and survey make their own inputs) --
-ON_STUDY = ("io", "merge", "agreement")
+ON_STUDY = ("io", "merge", "agreement", "pseudonymise")
 
 
 def main() -> None:

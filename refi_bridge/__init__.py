@@ -10,55 +10,21 @@ The library's front door. A project file becomes plain data, and plain data beco
 
 __version__ = "0.1.0"
 
-from refi_bridge.errors import (  # noqa: E402
-    AgreementError,
-    DanglingReferenceError,
-    DialectError,
-    MergeConflictError,
-    MergeError,
-    MissingExtraError,
-    ProjectFileError,
-    ProjectStructureError,
-    RefiBridgeError,
-    RefiBridgeWarning,
-    SchemaError,
-    SurveyError,
-    UnsafeFileError,
-)
-from refi_bridge.model import (  # noqa: E402
-    AudioSelection,
-    AudioSource,
-    Case,
-    Code,
-    Coding,
-    Edge,
-    Graph,
-    Link,
-    Note,
-    PDFSelection,
-    PDFSource,
-    PictureSelection,
-    PictureSource,
-    PlainTextSelection,
-    Project,
-    Set,
-    SyncPoint,
-    TextSource,
-    Transcript,
-    TranscriptSelection,
-    User,
-    Variable,
-    VariableValue,
-    Vertex,
-    VideoSelection,
-    VideoSource,
-)
-
-# -- read/write pull in lxml; import them on first use so that `import refi_bridge.model` stays light --
+# -- every name is imported on first use: `import refi_bridge` costs nothing, so that the command can catch
+#    Ctrl-C from its very start, and `import refi_bridge.model` does not pull in lxml --
+_ERRORS = ("AgreementError", "DanglingReferenceError", "DialectError", "MergeConflictError", "MergeError",
+           "MissingExtraError", "ProjectFileError", "ProjectStructureError", "PseudonymisationError",
+           "RefiBridgeError", "RefiBridgeWarning", "SchemaError", "SurveyError", "UnsafeFileError")
+_MODEL = ("AudioSelection", "AudioSource", "Case", "Code", "Coding", "Edge", "Graph", "Link", "Note",
+          "PDFSelection", "PDFSource", "PictureSelection", "PictureSource", "PlainTextSelection",
+          "Project", "Set", "SyncPoint", "TextSource", "Transcript", "TranscriptSelection", "User",
+          "Variable", "VariableValue", "Vertex", "VideoSelection", "VideoSource")
 _LAZY = {"read": "refi_bridge.formats.exchange", "write": "refi_bridge.formats.exchange", "merge": "refi_bridge.team.jobs",
-         "split": "refi_bridge.team.jobs", "matrix": "refi_bridge.tables.matrices"}
+         "split": "refi_bridge.team.jobs", "matrix": "refi_bridge.tables.matrices",
+         "pseudonymise": "refi_bridge.privacy.pseudonymising",
+         **dict.fromkeys(_ERRORS, "refi_bridge.errors"), **dict.fromkeys(_MODEL, "refi_bridge.model")}
 # -- `survey` is a package that can be called: refi_bridge.survey(paths, outdir) --
-_SUBPACKAGES = ("agreement", "survey")
+_SUBPACKAGES = ("agreement", "privacy", "survey")
 
 
 def __getattr__(name: str):
@@ -75,12 +41,16 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "__version__", "read", "write", "merge", "split", "matrix", "agreement", "survey",
+    "__version__", "read", "write", "merge", "split", "matrix", "pseudonymise", "agreement", "privacy", "survey",
     "Project", "User", "Code", "Set", "Variable", "VariableValue", "Case", "Coding", "Note", "Link",
     "Graph", "Vertex", "Edge", "TextSource", "PictureSource", "PDFSource", "AudioSource", "VideoSource",
     "Transcript", "SyncPoint", "PlainTextSelection", "PictureSelection", "PDFSelection", "AudioSelection",
     "VideoSelection", "TranscriptSelection",
     "RefiBridgeError", "ProjectFileError", "UnsafeFileError", "ProjectStructureError", "SchemaError",
     "DanglingReferenceError", "DialectError", "MergeError", "MergeConflictError", "AgreementError",
-    "SurveyError", "MissingExtraError", "RefiBridgeWarning",
+    "PseudonymisationError", "SurveyError", "MissingExtraError", "RefiBridgeWarning",
 ]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,7 +1,9 @@
 """The ``refi-bridge`` command: parse arguments, call one library function, report.
 
 Every error refi_bridge raises on purpose becomes one line on stderr and exit status 1 (click keeps 2 for
-usage errors); warnings are printed as ``warning:`` lines. Nothing imports this module.
+usage errors); warnings are printed as ``warning:`` lines. Progress (what the command is doing, and a bar
+for loops over many items) goes to stderr in every command, so that stdout carries only results. Ctrl-C
+ends any command with one line and exit status 130, and no output half-written. Nothing imports this module.
 """
 
 from __future__ import annotations
@@ -17,15 +19,53 @@ from refi_bridge import __version__
 from refi_bridge.errors import RefiBridgeError, RefiBridgeWarning
 from refi_bridge.formats.dialects import DIALECTS
 
+INTERRUPTED = 130
+
+
+class Interrupted(click.ClickException):
+    """Ctrl-C: one line saying what was (not) written, exit status 130, no traceback."""
+
+    exit_code = INTERRUPTED
+
+    def show(self, file=None) -> None:  # noqa: ARG002 -- always stderr
+        click.echo(("\n" if sys.stderr.isatty() else "") + self.message, err=True)
+
+
+def _interrupted(before: int = 0) -> Interrupted:
+    """The message for Ctrl-C: nothing was written, or (when it came as the outputs were put in place, and
+    waited for that) what was. ``before`` is how many outputs the process had written when the command began."""
+    done = [path for path in _written()[before:] if path.exists()]  # staged files removed again are gone
+    if not done:
+        return Interrupted("interrupted; nothing was written")
+    return Interrupted(f"interrupted after writing {', '.join(str(p) for p in done)}")
+
+
+def _written() -> list[Path]:
+    """What the process has written, asked without importing anything: nothing is written before the module
+    that writes is loaded (and a Ctrl-C may come while it loads)."""
+    exchange = sys.modules.get("refi_bridge.formats.exchange")
+    return getattr(exchange, "written", list)()
+
 
 class _Group(click.Group):
-    """Turns library errors into one-line messages and library warnings into ``warning:`` lines."""
+    """Turns library errors into one-line messages, library warnings into ``warning:`` lines, and Ctrl-C
+    (at any moment: while the arguments are read, too) into :class:`Interrupted`."""
+
+    def make_context(self, *args, **kwargs) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise _interrupted() from None
 
     def invoke(self, ctx: click.Context):
+        before = 0
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RefiBridgeWarning)
             try:
+                before = len(_written())
                 return super().invoke(ctx)
+            except KeyboardInterrupt:
+                raise _interrupted(before) from None
             except RefiBridgeError as error:
                 raise click.ClickException(str(error)) from None
             except PermissionError as error:
@@ -38,6 +78,30 @@ class _Group(click.Group):
                 for item in caught:
                     if issubclass(item.category, RefiBridgeWarning):
                         click.echo(f"warning: {item.message}", err=True)
+
+
+class _Terminal:
+    """Progress on stderr: a line per step, a bar (click's) per counted loop. Where stderr is not a
+    terminal the bar is replaced by its label, printed once."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def step(self, text: str) -> None:
+        click.echo(text, err=True)
+
+    def start(self, text: str, total: int) -> None:
+        self.bar = click.progressbar(length=total, label=text, file=sys.stderr, show_pos=True, width=30)
+        self.bar.__enter__()
+
+    def advance(self, done: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.update(done)
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            bar, self.bar = self.bar, None
+            bar.__exit__(None, None, None)
 
 
 def dialect_option(help_text: str):
@@ -76,7 +140,7 @@ def inspect(file: Path, as_json: bool) -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RefiBridgeWarning)  # listed in the summary instead
-        summary = summarize(read(file))
+        summary = summarize(read(file, progress=_Terminal()))
     if as_json:
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
         return
@@ -106,23 +170,30 @@ def inspect(file: Path, as_json: bool) -> None:
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
-def validate(file: Path, strict: bool) -> None:
+@click.option("--all", "every", is_flag=True, help="List every finding instead of grouping findings of one kind.")
+def validate(file: Path, strict: bool, every: bool) -> None:
     """Check a file against the REFI-QDA schema and the rules no schema states.
 
     Dangling references, duplicate GUIDs, positions outside their text, missing archive members and the
-    PlainTextContent/plainTextPath rule. Exit status 0 when clean, 1 when not.
+    PlainTextContent/plainTextPath rule. Three or more findings of one kind are told once, with a count and
+    the first few elements (--all lists each). Exit status 0 when clean, 1 when not.
 
     \b
     Example:
         refi-bridge validate coder-a.qdpx
+        refi-bridge validate nvivo-export.qdpx --all
     """
     from refi_bridge.formats.validation import validate as run
 
     if not file.is_file():
         raise click.ClickException(f"{file}: does not exist; give the path of a .qdpx, .qde or .qdc file.")
-    report = run(str(file))
-    for finding in report.findings:
-        click.echo(str(finding))
+    report = run(str(file), progress=_Terminal())
+    for group in report.groups(smallest=len(report.findings) + 1 if every else 3):
+        click.echo(str(group))
+        if len(group.findings) > 1:
+            more = len(group.findings) - 3
+            click.echo("    e.g. " + "; ".join(group.examples()) + (f"; and {more} more (--all lists them)"
+                                                                       if more > 0 else ""))
     errors, notes = len(report.errors), len(report.warnings)
     verdict = "valid" if report.ok else "NOT valid"
     click.echo(f"{file}: {verdict} ({errors} errors, {notes} warnings)")
@@ -149,10 +220,9 @@ def convert(source: Path, target: Path, dialect: str) -> None:
     """
     from refi_bridge.formats.exchange import read, write
 
-    click.echo(f"reading {source} ...", err=True)
-    project = read(source)
-    click.echo(f"writing {target} ...", err=True)
-    write(project, target, dialect=dialect, protect=[source])
+    terminal = _Terminal()
+    project = read(source, progress=terminal)
+    write(project, target, dialect=dialect, protect=[source], progress=terminal)
     click.echo(f"wrote {target} ({dialect} dialect)")
 
 
@@ -171,12 +241,8 @@ def export(file: Path, output: Path) -> None:
     """
     from refi_bridge.tables.export import export_codings
 
-    rows = export_codings(file, output)
-    click.echo(f"wrote {output} ({rows} codings)")
-
-
-def main() -> None:  # pragma: no cover - `python -m refi_bridge`
-    cli(prog_name="refi-bridge")
+    rows = export_codings(file, output, progress=_Terminal())
+    click.echo(f"wrote {output} ({rows:,} codings)")
 
 
 @cli.command()
@@ -200,12 +266,12 @@ def demo(output: Path, seed: int, study_only: bool) -> None:
         from refi_bridge.demo.pipeline import write_study
         from refi_bridge.demo.study import generate
 
-        files = write_study(generate(seed=seed), output, click.echo)
+        files = write_study(generate(seed=seed), output, _Terminal())
         click.echo(f"wrote {len(files)} files to {output}")
         return
     from refi_bridge.demo.pipeline import run_demo
 
-    result = run_demo(output, seed=seed, progress=click.echo)
+    result = run_demo(output, seed=seed, progress=_Terminal())
     click.echo(f"done: the study and its results are in {result.folder.resolve()}")
 
 
@@ -242,7 +308,7 @@ def split(master: Path, coders: str, output: Path, pattern: str | None, assign: 
         raise click.UsageError(f"--coders names one coder ({names[0]!r}); a team split needs two or more, "
                                "separated by commas: --coders \"Ada,Bo,Cy\"")
     result = run(master, names or [], output, sources=pattern, assign=assign, dialect=dialect,
-                 keep_codings=keep_codings, overwrite=overwrite, progress=click.echo)
+                 keep_codings=keep_codings, overwrite=overwrite, progress=_Terminal())
     click.echo(f"handed out {len(result.files)} files in {output}; merge them back with "
                f"--manifest {result.manifest}")
 
@@ -258,7 +324,7 @@ def split(master: Path, coders: str, output: Path, pattern: str | None, assign: 
 @click.option("--coder", "coder_pairs", multiple=True, metavar="FILE=NAME",
               help="Credit every coding of FILE to NAME (repeatable).")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the merge report (.xlsx).")
-@click.option("--json", "as_json", is_flag=True, help="Print the merge report as JSON (progress goes to stderr).")
+@click.option("--json", "as_json", is_flag=True, help="Print the merge report as JSON instead of its verdict.")
 @dialect_option("The tool that will open the merged file")
 def merge(files: tuple[Path, ...], output: Path, manifest: Path | None, code_map: Path | None,
           coder_pairs: tuple[str, ...], report: Path | None, as_json: bool, dialect: str) -> None:
@@ -277,18 +343,14 @@ def merge(files: tuple[Path, ...], output: Path, manifest: Path | None, code_map
 
     outcome = merge_files(files, output, manifest=manifest, code_map=code_map,
                           coders=coder_option(coder_pairs), report=report, dialect=dialect,
-                          progress=lambda message: click.echo(message, err=as_json))
+                          progress=_Terminal())
     summary = outcome.result.report
     for note in summary.notes:
         click.echo(f"note: {note}", err=True)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
         return
-    added = sum(f.codings_added for f in summary.files)
-    inexact = sum(f.codings_inexact for f in summary.files)
-    click.echo(f"{output}: {added} codings from {len(summary.files)} files; {len(summary.new_codes)} new codes, "
-               f"{len(summary.conflicts)} conflicts, {inexact} codings not placed exactly"
-               + (f"; report in {report}" if report else ""))
+    click.echo(f"wrote {output}" + (f" and {report}" if report else "") + f": {summary.verdict()}")
 
 
 @cli.command()
@@ -330,8 +392,7 @@ def agreement(project: Path, output: Path | None, json_path: Path | None, coders
     to_stdout = json_path == Path("-")
     report = run(project, output, json_path=None if to_stdout else json_path,
                  coders=_names(coders), codes=_names(codes), overlap=overlap, bootstrap=bootstrap,
-                 only_coded_documents=only_coded_documents, cu_reading=cu_reading,
-                 progress=lambda m: click.echo(m, err=to_stdout))
+                 only_coded_documents=only_coded_documents, cu_reading=cu_reading, progress=_Terminal())
     if to_stdout:
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return
@@ -345,7 +406,8 @@ def agreement(project: Path, output: Path | None, json_path: Path | None, coders
         threshold = f"{report.settings['overlap']:.0%}"
         parts.append(f"{len(report.regions)} codes on pictures or PDF areas: region match rate at {threshold} "
                      f"{shown.get(f'region match rate at {threshold}, all codes')}")
-    click.echo(f"{len(report.coders)} coders, " + "; ".join(parts))
+    written = " and ".join(str(p) for p in (output, json_path) if p is not None)
+    click.echo(f"wrote {written}: {len(report.coders)} coders, " + "; ".join(parts))
     if report.left_out:
         click.echo(f"compared {', '.join(report.coders)}, the coders handed sources; left out "
                    f"{', '.join(report.left_out)} (codings the master already held): name every coder with "
@@ -377,7 +439,9 @@ def consensus(project: Path, resolutions: Path, output: Path, dialect: str) -> N
     """
     from refi_bridge.tables.reports import consensus as run
 
-    result = run(project, resolutions, output, dialect=dialect, progress=click.echo)
+    result = run(project, resolutions, output, dialect=dialect, progress=_Terminal())
+    click.echo(f"wrote {output}: {result.agreed} agreed passages, {result.resolved} resolved, {result.rejected} "
+               f"rejected, {len(result.unresolved)} unresolved")
     if result.unresolved:
         click.echo(f"{len(result.unresolved)} disagreements have no resolution yet, e.g. {result.unresolved[0]}",
                    err=True)
@@ -392,8 +456,10 @@ def consensus(project: Path, resolutions: Path, output: Path, dialect: str) -> N
               help="cases, sources, variable:NAME or pattern:REGEX (e.g. 'pattern:D(\\d+)-').")
 @click.option("--split", help="Sub-columns by a source variable, e.g. variable:Perspective.")
 @click.option("--group-by", help="Order and colour columns by a variable, e.g. variable:Outcome.")
-@click.option("--cell", default="mark", show_default=True, type=click.Choice(["mark", "count", "sources", "coders"]),
-              help="What a cell shows.")
+@click.option("--cell", default="mark", show_default=True,
+              type=click.Choice(["mark", "count", "codings", "sources", "coders"]),
+              help="What a cell shows: a mark, passages (count; overlapping segments of one code by several coders "
+                   "are one passage), every coder's codings, sources, or the coders' initials.")
 @click.option("--min-coders", default=1, show_default=True, type=click.IntRange(1),
               help="Count a theme for a column only when at least K coders applied it there.")
 @click.option("--coders", help="Comma-separated coders to use (e.g. consensus).")
@@ -414,8 +480,59 @@ def matrix(project: Path, output: Path, rows: str, columns: str, split: str | No
     """
     from refi_bridge.tables.reports import matrix as run
 
-    run(project, output, rows=rows, columns=columns, split=split, group_by=group_by, cell=cell,
-        min_coders=min_coders, coders=_names(coders), title=title, progress=click.echo)
+    built = run(project, output, rows=rows, columns=columns, split=split, group_by=group_by, cell=cell,
+                min_coders=min_coders, coders=_names(coders), title=title, progress=_Terminal())
+    click.echo(f"wrote {output}: {built.table.shape[0]} rows x {built.table.shape[1]} columns, "
+               f"{len(built.contributions):,} codings behind them")
+
+
+@cli.command()
+@click.argument("project", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--key", "key", type=click.Path(dir_okay=False, path_type=Path),
+              help="The key: CSV or XLSX with columns original,replacement (and optional category,match).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="The pseudonymised project (.qdpx).")
+@click.option("--codes", is_flag=True, help="Apply the key to code names too (default: codes are left as they are).")
+@click.option("--coders", "coder_pairs", multiple=True, metavar="NAME=ALIAS,...",
+              help="Rename coders (users) for blind review, e.g. \"Ingrid Halvorsen=Coder A\" (repeatable).")
+@click.option("--keep-media", is_flag=True,
+              help="Keep pictures, PDFs, audio and video, which cannot be rewritten (each is named in a warning).")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report (.xlsx or .json). It names the originals: keep it with the key.")
+@click.option("--suggest", "suggestion", type=click.Path(dir_okay=False, path_type=Path),
+              help="Instead: write a draft key (.csv or .xlsx) for you to review, and stop.")
+@dialect_option("The tool that will open the result")
+def pseudonymise(project: Path, key: Path | None, output: Path | None, codes: bool, coder_pairs: tuple[str, ...],
+                 keep_media: bool, report: Path | None, suggestion: Path | None, dialect: str) -> None:
+    """Replace names in a coded project by pseudonyms, keeping every coding on its passage.
+
+    The key is applied to every text and to the names, descriptions and text values of sources, cases,
+    notes, selections, sets and the project; each coding's positions move with its text. Code names and
+    coder names change only with --codes and --coders. Original-format copies of the texts (.docx) are
+    dropped; media are refused unless --keep-media. Start with --suggest to draft the key; keep the key
+    and the report apart from the project you share.
+
+    \b
+    Example:
+        refi-bridge pseudonymise merged.qdpx --suggest draft-key.xlsx
+        refi-bridge pseudonymise merged.qdpx --key key.xlsx -o shared.qdpx --report pseudonymised.xlsx
+        refi-bridge pseudonymise merged.qdpx --key key.csv -o blind.qdpx --coders "Ingrid Halvorsen=Coder A"
+    """
+    from refi_bridge.privacy.jobs import coders_option, pseudonymise_file, suggest_file
+
+    if suggestion is not None:
+        if key is not None or output is not None:
+            raise click.UsageError("--suggest drafts a key and stops: give it without --key and -o")
+        suggest_file(project, suggestion, progress=_Terminal())
+        click.echo(f"review {suggestion}, then: refi-bridge pseudonymise {project} --key {suggestion} -o OUT.qdpx")
+        return
+    if key is None or output is None:
+        raise click.UsageError("give --key KEY and -o OUT.qdpx (or --suggest FILE to draft a key)")
+    outcome = pseudonymise_file(project, key, output, codes=codes, coders=coders_option(coder_pairs),
+                                keep_media=keep_media, report=report, dialect=dialect,
+                                progress=_Terminal())
+    for line in outcome.result.report.summary():
+        click.echo(line)
 
 
 @cli.command()
@@ -446,6 +563,6 @@ def survey(paths: tuple[Path, ...], outdir: Path, workers: int | None, scheduler
     from refi_bridge.survey import survey as run
 
     result = run(list(paths), outdir, workers=workers, scheduler=scheduler, resume=not again,
-                 progress=lambda message: click.echo(message, err=True))
+                 progress=_Terminal())
     click.echo(f"{outdir}: {result.files} files ({result.unreadable} could not be read), {result.codings} codings; "
                f"{result.surveyed} surveyed now, {result.unchanged} unchanged since the last survey")

@@ -79,6 +79,11 @@ class UndefinedCoefficientError(AgreementError):
         self.why = why
 
 
+class PseudonymisationError(RefiBridgeError, ValueError):
+    """A project cannot be pseudonymised as asked: a key row that cannot work, a file that cannot be rewritten,
+    a replacement that would bring an original back."""
+
+
 class SurveyError(RefiBridgeError, RuntimeError):
     """A survey cannot run as asked: no files found, an output folder in the way, a cluster out of reach."""
 

@@ -33,10 +33,14 @@ __all__ = [
     "VideoSelection", "TranscriptSelection", "SyncPoint", "Transcript",
     "Source", "TextSource", "PictureSource", "PDFSource", "AudioSource", "VideoSource", "Note",
     "Link", "Vertex", "Edge", "Graph", "Project", "ReadInfo", "CodingRecord", "CaseCoverage",
-    "guid_key", "new_guid", "derived_guid", "name_key", "path_key", "parse_path", "map_guids", "map_codings", "coder_of", "coder_of_coding", "coder_name", "VARIABLE_TYPES", "TOOL_USERS",
+    "guid_key", "new_guid", "derived_guid", "name_key", "path_key", "parse_path", "codes_named", "map_guids", "map_codings", "coder_of", "coder_of_coding", "coder_name", "VARIABLE_TYPES", "TOOL_USERS", "ASSIGNED",
 ]
 
 VARIABLE_TYPES = ("Text", "Boolean", "Integer", "Float", "Date", "DateTime")
+
+# -- the name of the set that lists the sources a coder was handed (merge --manifest writes it; agreement
+#    compares each coder on those sources) --
+ASSIGNED = "Assigned to "
 
 # -- tools that list themselves as a user (same GUID in ATLAS.ti 8.4 and 23.2 exports); never a coder --
 TOOL_USERS = {"c32a2bd5-537f-4838-8b17-df9efbafdf4b": "ATLAS.ti"}
@@ -76,11 +80,22 @@ def parse_path(text: str) -> tuple[str, ...]:
 def derived_guid(purpose: str, *parts: str) -> str:
     """A GUID that is the same every time for the same purpose and parts (a name-based UUID 5).
 
-    What refi_bridge writes stays comparable across runs, and a GUID we made can be recognised later: the
-    ``qualcoder`` dialect gives a code that shares a case's GUID ``derived_guid("refi-bridge", "code", g)``,
-    and merging maps such a code back to ``g``.
+    What refi_bridge writes (a split selection, a merged file's name, a consensus coding) stays comparable
+    across runs: writing the same project twice gives the same file. ``purpose`` keeps the GUIDs made for
+    different ends apart.
     """
     return str(uuid.uuid5(uuid.NAMESPACE_URL, purpose + ":" + ":".join(parts)))
+
+
+def codes_named(text: str, paths: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """The keys of the codes a person means by ``text``: its path (``"Theme > sub"``, ``"Theme::sub"``) or
+    its whole name, which may itself contain ``>`` or ``::`` (ATLAS.ti 8 writes ``Coke::diet Coke``).
+
+    ``paths`` maps code keys to paths (:meth:`Project.code_paths`). A name two codes share gives both.
+    """
+    as_path, whole = path_key(parse_path(text)), name_key(text)
+    by_path = [key for key, path in paths.items() if path_key(path) == as_path]
+    return by_path or [key for key, path in paths.items() if path and name_key(path[-1]) == whole]
 
 
 def new_guid() -> str:
@@ -574,18 +589,25 @@ class Project:
     def coders(self) -> dict[str, int]:
         """Names of the users who made codings, with their number of codings (see :func:`coder_of`).
 
-        Tools' pseudo-users (:data:`TOOL_USERS`) are not coders and are left out.
+        Tools' pseudo-users (:data:`TOOL_USERS`) are not coders and are left out, and so are codings at a
+        case node (see :class:`CaseCoverage`).
         """
         users = self.users_by_guid()
         counts: dict[str, int] = {}
+        case_nodes = self.case_nodes()
         for record in self.iter_codings():
             guid = coder_of(record)
-            if guid_key(guid) in TOOL_USERS:
-                continue
+            if guid_key(guid) in TOOL_USERS or guid_key(record.coding.code_guid) in case_nodes:
+                continue  # a coding at a case node says which case a passage is in: nobody's coding
             name = coder_name(guid, users)
             if name is not None:
                 counts[name] = counts.get(name, 0) + 1
         return counts
+
+    def case_nodes(self) -> set[str]:
+        """GUID keys of the codes that are cases (NVivo's case nodes: a Code whose GUID is also a Case's)."""
+        cases = {guid_key(case.guid) for case in self.cases}
+        return {guid_key(code.guid) for code, _ in self.iter_codes() if guid_key(code.guid) in cases} if cases else set()
 
     def case_coverage(self) -> CaseCoverage:
         """What each case covers: whole sources and passages (see :class:`CaseCoverage`)."""
@@ -669,13 +691,26 @@ def selections_of(source: Source) -> Iterator[tuple[Source, Selection, Any]]:
                 yield source, selection, transcript
 
 
-def without_codings(source: Source) -> Source:
-    """The same source with no selections and no codings (in its representation and transcripts too)."""
+def without_codings(source: Source, keep_codes: frozenset[str] = frozenset(),
+                    keep_selections: frozenset[str] = frozenset()) -> Source:
+    """The same source with no selections and no codings (in its representation and transcripts too).
+
+    ``keep_codes`` (GUID keys) are codes whose codings stay, with their selections (a blind handout keeps
+    NVivo's case nodes: they say which case a passage is in, not what it means); ``keep_selections`` (GUID
+    keys) stay without their other codings (a case's SelectionRefs).
+    """
     from dataclasses import replace
 
-    changes: dict = {"codings": ()}
+    def kept(selection):
+        codings = tuple(c for c in selection.codings if guid_key(c.code_guid) in keep_codes)
+        if codings or guid_key(selection.guid) in keep_selections:
+            return replace(selection, codings=codings)
+        return None
+
+    changes: dict = {"codings": tuple(c for c in source.codings if guid_key(c.code_guid) in keep_codes)}
     if hasattr(source, "selections"):
-        changes["selections"] = ()
+        changes["selections"] = tuple(s for s in map(kept, source.selections) if s is not None) \
+            if keep_codes or keep_selections else ()
     if isinstance(source, PDFSource) and source.representation is not None:
         changes["representation"] = replace(source.representation, selections=())
     if isinstance(source, PictureSource) and source.text_description is not None:

@@ -81,3 +81,13 @@ def guid_case_free(value):
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+def error_line(result) -> str:
+    """The one line a failed command ends with: after any progress lines, exactly one ``Error:`` line,
+    last on stderr, and no traceback anywhere."""
+    lines = result.stderr.splitlines()
+    assert "Traceback" not in result.output, result.output
+    assert lines and lines[-1].startswith("Error: "), result.stderr
+    assert sum(line.startswith("Error") for line in lines) == 1, result.stderr
+    return lines[-1]

@@ -140,3 +140,65 @@ def projects(draw, max_sources: int = 3, one_coding_per_selection: bool = False,
                    variables=variables, cases=cases, sources=tuple(sources), notes=notes, sets=sets,
                    description=draw(maybe),
                    creation_date_time=draw(stamps))
+
+
+# -- pseudonymising: keys whose originals contain a letter no XML scaffolding, GUID or date has (so that a
+#    leftover found in the archive is a real one), and projects with those originals written into them --
+ORIGINAL_ALPHABET = "abcdefgjkmnopéøåÆ"
+_original_words = st.text(ORIGINAL_ALPHABET, min_size=1, max_size=6).filter(lambda w: not w.isascii())
+
+
+@st.composite
+def key_entries(draw, max_entries: int = 5) -> list:
+    """Entries of a key: one or two words, every match mode, replacements in brackets (so that no replacement
+    joined to its neighbours can spell an original)."""
+    from refi_bridge.privacy.key import Entry
+
+    entries, seen = [], set()
+    for index in range(draw(st.integers(0, max_entries))):
+        words = draw(st.lists(_original_words, min_size=1, max_size=2))
+        original = draw(st.sampled_from([" ", "  "])).join(words) if len(words) > 1 else words[0]
+        if original.lower() in seen:
+            continue
+        seen.add(original.lower())
+        entries.append(Entry(original, f"[P{index}]", ignore_case=draw(st.booleans()),
+                             anywhere=draw(st.integers(0, 3)) == 0, row=index + 2))
+    return entries
+
+
+@st.composite
+def named_projects(draw, entries: list) -> Project:
+    """A project (see :func:`projects`) whose texts, names, descriptions and notes hold the originals of
+    ``entries``, between words, inside words and next to punctuation, with selections on random spans."""
+    from dataclasses import replace
+
+    project = draw(projects(max_sources=3, min_sources=1))
+    originals = [e.original for e in entries] or ["zz"]
+
+    variants = st.sampled_from(originals).flatmap(
+        lambda o: st.sampled_from([o, o, o.upper(), o.lower(), o.capitalize()]))
+
+    def text_with_originals() -> str:
+        pieces = draw(st.lists(st.one_of(texts, variants,
+                                         st.sampled_from(["Æ", "a", "_", " ", "."])), max_size=12))
+        return "".join(pieces)
+
+    def name() -> str:
+        return draw(st.one_of(names, st.sampled_from(originals).map(lambda o: f"{o} interview")))
+
+    sources = []
+    for source in project.sources:
+        text = text_with_originals()
+        selections = []
+        for selection in source.selections:
+            start, end = draw(spans(text))
+            selections.append(replace(selection, start=start, end=end,
+                                      name=draw(st.none() | st.sampled_from(originals))))
+        sources.append(replace(source, text=text, name=name(), selections=tuple(selections),
+                               description=draw(st.none() | st.sampled_from(originals))))
+    notes = tuple(replace(note, name=name(), text=text_with_originals()) for note in project.notes)
+    cases = tuple(replace(case, name=name()) for case in project.cases)
+    codes = tuple(replace(code, name=name()) for code in project.codes)
+    users = tuple(replace(user, name=name()) for user in project.users)
+    return replace(project, sources=tuple(sources), notes=notes, cases=cases, codes=codes, users=users,
+                   name=name(), description=draw(st.none() | st.sampled_from(originals)))

@@ -410,8 +410,9 @@ def test_agreement_and_consensus_commands(merged, runner, tmp_path):
     result = runner.invoke(cli, ["agreement", str(project), "-o", str(out), "--bootstrap", "50"])
     assert result.exit_code == 0, result.output
     book = load_workbook(out)
-    assert book.sheetnames == ["About", "Per code", "Per document", "Per case", "Coder pairs", "Leave one out",
-                               "Code groups", "Regions", "Coverage", "Overall", "Disagreements"]
+    assert book.sheetnames == ["Summary", "Per code", "Segments", "Tool numbers", "Per document", "Per case",
+                               "Coder pairs", "Leave one out", "Code groups", "Regions", "Coverage", "Overall",
+                               "Disagreements", "About"]
     sheet = book["Disagreements"]
     rows = list(sheet.iter_rows())
     header = next(i for i, r in enumerate(rows) if r[0].value == "source")

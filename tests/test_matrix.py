@@ -95,9 +95,9 @@ def test_quotes_sheet_lists_the_passages_behind_every_mark(merged, tmp_path):
     built = write_matrix(merged, out, group_by="variable:Outcome", min_coders=2)
     sheet = load_workbook(out)["Quotes"]
     rows = list(sheet.iter_rows(values_only=True))
-    header = next(i for i, r in enumerate(rows) if r[0] == "theme")
+    header = next(i for i, r in enumerate(rows) if r[0] == "Theme")
     names = rows[header]
-    assert {"source", "Perspective", "Session", "coder", "code", "text"} <= set(names)
+    assert {"Source", "Perspective", "Session", "Coder", "Code", "Text"} <= set(names)
     quoted = {(r[0], r[1]) for r in rows[header + 1:]}
     marked = {(t, d) for t in THEMES for d in DYADS if built.table.loc[t, d] == MARK}
     assert quoted == marked
@@ -119,11 +119,15 @@ def test_split_by_perspective_and_session(merged):
 
 def test_cells_count_sources_and_coders(merged):
     project = read(merged)
+    codings = matrix(project, cell="codings")
     counts = matrix(project, cell="count")
     sources = matrix(project, cell="sources")
     coders = matrix(project, cell="coders")
-    assert (counts.values >= sources.values).all() and sources.values.max() <= 4
-    assert int(counts.values.sum()) == sum(1 for _ in project.iter_codings())
+    assert (codings.values >= counts.values).all() and (counts.values >= sources.values).all()
+    assert sources.values.max() <= 4
+    assert int(codings.values.sum()) == sum(1 for _ in project.iter_codings())
+    # -- three coders marking much the same passages: far fewer passages than codings --
+    assert int(counts.values.sum()) < 0.6 * int(codings.values.sum())
     assert coders.attrs["coders"] == {"AO": "Amara Okafor", "IH": "Ingrid Halvorsen", "TF": "Tomás Ferreira"}
     assert coders.loc["1. Safety/withdrawal", "Dyad 01"] == "AO IH TF"
 
@@ -190,3 +194,77 @@ def test_matrix_command(merged, runner, tmp_path):
     result = runner.invoke(cli, ["matrix", str(merged), "-o", str(out), "--rows", "level:x"])
     assert result.exit_code == 1 and "level:N takes a number" in result.stderr
     assert build(read(merged)).cell == "mark"
+
+
+# -- what a cell counts, headings, blank cells, typed variables ----------------------------------------------
+
+def contribution(start, end, coder, code="sub", source="s", selection=None):
+    from refi_bridge.tables.matrices import Contribution
+
+    return Contribution(row="T", column="C", split=None, group=None, source=source, source_guid=source, coder=coder,
+                        code=code, code_path=f"Theme > {code}", start=start, end=end, text=None,
+                        selection=selection)
+
+
+def test_a_passage_is_overlapping_segments_of_one_code_whoever_coded_them():
+    from refi_bridge.tables.matrices import passages
+
+    assert passages([contribution(0, 10, "Ada"), contribution(5, 12, "Bo"), contribution(11, 20, "Cy")]) == 1
+    assert passages([contribution(0, 10, "Ada"), contribution(10, 20, "Bo")]) == 2        # touching: two
+    assert passages([contribution(0, 10, "Ada"), contribution(0, 10, "Bo", code="other")]) == 2
+    assert passages([contribution(0, 10, "Ada"), contribution(0, 10, "Bo", source="t")]) == 2
+    whole = [contribution(None, None, "Ada"), contribution(None, None, "Bo")]
+    assert passages(whole) == 1                                                            # the whole source
+    areas = [contribution(None, None, "Ada", selection="p1"), contribution(None, None, "Bo", selection="p2")]
+    assert passages(areas) == 2
+
+
+def headed_project():
+    """A codebook with a heading that cannot be coded, one coded subcode and one unused; two cases."""
+    from refi_bridge.model import Case, Code, Coding, PlainTextSelection, Project, TextSource, User
+
+    codes = (Code(guid="t", name="Theme", is_codable=False,
+                  codes=(Code(guid="a", name="used"), Code(guid="b", name="unused"))),)
+    spans = [(0, 10, "u1"), (5, 15, "u2"), (30, 40, "u1")]
+    selections = tuple(PlainTextSelection(guid=f"sel{i}", start=s, end=e,
+                                          codings=(Coding(guid=f"c{i}", code_guid="a", creating_user=u),))
+                       for i, (s, e, u) in enumerate(spans))
+    sources = (TextSource(guid="s1", name="one", text="x" * 50, selections=selections),
+               TextSource(guid="s2", name="two", text="y" * 50))
+    return Project(name="p", users=(User(guid="u1", name="Ada"), User(guid="u2", name="Bo")), codes=codes,
+                   sources=sources, cases=(Case(guid="k1", name="Case 1", source_refs=("s1",)),
+                                           Case(guid="k2", name="Case 2", source_refs=("s2",))))
+
+
+def test_codes_that_cannot_be_coded_are_headings_and_empty_cells_are_blank(tmp_path):
+    from refi_bridge.tables.workbooks import matrix_workbook
+
+    built = build(headed_project(), rows="codes", cell="count")
+    assert built.headings == ["Theme"] and built.table.attrs["headings"] == ["Theme"]
+    assert built.table.loc["Theme > used", "Case 1"] == 2      # three codings, two passages
+    assert build(headed_project(), rows="codes", cell="codings").table.loc["Theme > used", "Case 1"] == 3
+    out = tmp_path / "m.xlsx"
+    matrix_workbook(built, out)
+    sheet = load_workbook(out)["Matrix"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    header = next(i for i, r in enumerate(rows) if r[0] == "Theme")
+    body = {r[0]: r[1:] for r in rows[header + 1: header + 5]}
+    assert body["Theme"] == [None, None, None]                   # a heading: no zeros, no "n of N"
+    assert any(f"A{header + 2}" in str(m) for m in sheet.merged_cells.ranges)
+    assert body["Theme > used"] == [2, None, "1 of 2"]           # an empty cell is blank, not 0
+    assert body["Theme > unused"] == [None, None, "0 of 2"]
+    assert body["Codes per column"][:2] == [1, 0]
+    caption = " ".join(str(r[0]) for r in rows[:header] if r[0])
+    assert "overlapping segments of one code by different coders are one passage" in caption
+
+
+def test_numeric_variables_stay_numbers_in_quotes_and_data(merged, tmp_path):
+    out = tmp_path / "matrix.xlsx"
+    write_matrix(merged, out)
+    book = load_workbook(out)
+    for name in ("Quotes", "Data"):
+        rows = list(book[name].iter_rows(values_only=True))
+        header = next(i for i, r in enumerate(rows) if r[0] in ("Theme", "theme"))
+        column = rows[header].index("Session")
+        values = {r[column] for r in rows[header + 1:]}
+        assert values == {3, 5}, (name, values)

@@ -346,7 +346,10 @@ def test_merge_command_writes_project_report_and_json(runner, tmp_path):
     report = json.loads(result.stdout)
     assert sum(f["codings_added"] for f in report["files"]) == 606
     sheets = load_workbook(tmp_path / "report.xlsx").sheetnames
-    assert sheets == ["Files", "Coders", "Sources", "Codes", "New codes", "Conflicts", "Re-anchored", "Not carried"]
+    assert sheets == ["Summary", "Files", "Sources", "Codes", "New codes", "Conflicts", "Re-anchored",
+                      "Not carried"]
+    assert report["verdict"] == ("3 files merged: 606 codings by 3 coders; 47 sources matched by text; nothing "
+                                 "needs a look.") and report["needs_a_look"] == []
     assert read(tmp_path / "merged.qdpx").coders() == {"Ingrid Halvorsen": 205, "Tomás Ferreira": 197,
                                                        "Amara Okafor": 204}
     bad = runner.invoke(cli, ["merge", str(FIXTURES / "amara-refi.qdpx"), "-o", str(tmp_path / "m.qdpx"),

@@ -159,7 +159,8 @@ def as_qualcoder_exports_it(project):
     return replace(project, name="project.qda", origin="QualCoder 4.0 Beta", sources=sources)
 
 
-@pytest.mark.parametrize("path", [CASES, HEGARTY], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [CASES, HEGARTY, UNNAMED, CORPUS / "nvivo" / "nvivo15.0-mac_qc-project-reexport.qdpx"],
+                         ids=lambda p: p.name)
 def test_a_qualcoder_reexport_of_our_file_merges_back_adding_nothing(path, tmp_path):
     original = read(path)
     exported = as_qualcoder_exports_it(written(original, tmp_path))

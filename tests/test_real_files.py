@@ -9,6 +9,7 @@ import warnings
 import zipfile
 from collections import Counter
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from conftest import CORPUS, CORPUS_FILES, corpus_id, document_bytes
@@ -59,7 +60,7 @@ def test_every_dialect_writes_a_valid_file_that_merges_back_adding_nothing(path,
 def test_a_bare_qde_is_not_written_as_a_qdpx_that_names_files_it_lacks(tmp_path):
     project = quietly(refi_bridge.read, SPEC_EXAMPLE)
     target = tmp_path / "spec.qdpx"
-    with pytest.raises(ProjectFileError, match=r"names 23 files it does not carry.*write a \.qde"):
+    with pytest.raises(ProjectFileError, match=r"names \d+ files it does not carry.*bare \.qde.*write a \.qde"):
         quietly(refi_bridge.write, project, target)
     assert not target.exists()
     quietly(refi_bridge.write, project, tmp_path / "spec.qde")  # the references are kept where they can be
@@ -104,7 +105,9 @@ def coded_by(project, name: str, keep=lambda index: True):
 def test_codings_the_master_already_holds_are_kept_said_and_left_out_of_agreement(tmp_path):
     master = quietly(refi_bridge.read, CASES)
     author = {u.name for u in master.users}
-    held = sum(1 for _ in master.iter_codings())
+    nodes = master.case_nodes()  # 97 of its 874 codings put passages in cases: nobody's coding
+    held = sum(1 for r in master.iter_codings() if r.coding.code_guid.lower() not in nodes)
+    assert held == 874 - 97
     handout = tmp_path / "handout"
     quietly(split_files, CASES, ["A", "B"], handout)
     for name, keep in (("A", lambda i: True), ("B", lambda i: i % 7 != 0)):
@@ -276,3 +279,98 @@ def test_consensus_refuses_words_that_could_mean_union_or_intersection(tmp_path)
         build_consensus(merged, rows)
     rows[0]["resolution"] = "union"
     assert build_consensus(merged, rows).resolved == 1
+
+
+# -- what a review of the above found, each on the file that shows it ------------------------------------------
+
+DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "dyad-study"
+RETURNED = [DEMO / n for n in ("ingrid-nvivo.qdpx", "tomas-atlasti.qdpx", "amara-refi.qdpx")]
+
+
+def test_case_links_written_for_qualcoder_are_nobodys_codings(tmp_path):
+    plain = quietly(refi_bridge.merge, [DEMO / "master.qdpx", *RETURNED]).project
+    quietly(refi_bridge.write, plain, tmp_path / "qc.qdpx", dialect="qualcoder")
+    again = quietly(refi_bridge.read, tmp_path / "qc.qdpx")
+    assert set(again.coders()) == set(plain.coders())
+    assert compute(again, bootstrap=0).coders == compute(plain, bootstrap=0).coders
+
+
+def test_a_blind_handout_keeps_which_case_each_passage_is_in(tmp_path):
+    master = quietly(refi_bridge.read, CASES)
+    quietly(split_files, CASES, ["A", "B"], tmp_path / "h")
+    handout = quietly(refi_bridge.read, tmp_path / "h" / "a.qdpx")
+    nodes = master.case_nodes()
+    kept = [r for r in handout.iter_codings()]
+    assert kept and all(r.coding.code_guid.lower() in nodes for r in kept)  # blind: nothing else
+    assert len(kept) == sum(1 for r in master.iter_codings() if r.coding.code_guid.lower() in nodes)
+    assert validate(tmp_path / "h" / "a.qdpx").errors == []
+
+
+def test_agreement_refuses_when_fewer_than_two_handed_coders_returned(tmp_path):
+    handout = two_coders(tmp_path)
+    # -- Bo has not sent a file back yet; the master's own codings must not stand in for a second coder --
+    merged = quietly(refi_bridge.merge, [tmp_path / "ada.qdpx"], manifest=handout / "manifest.json").project
+    with pytest.raises(AgreementError, match="only Ada of them coded.*handed no sources"):
+        compute(merged, bootstrap=0)
+
+
+def test_a_missing_rich_text_copy_is_dropped_and_a_missing_text_refused_with_the_right_reason(tmp_path):
+    def without(suffix, target):
+        with zipfile.ZipFile(WIN) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+            dropped = next(i.filename for i in source.infolist() if i.filename.lower().endswith(suffix))
+            for info in source.infolist():
+                if info.filename != dropped:
+                    out.writestr(info, source.read(info.filename))
+
+    without(".docx", tmp_path / "no-docx.qdpx")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RefiBridgeWarning)
+        refi_bridge.write(refi_bridge.read(tmp_path / "no-docx.qdpx"), tmp_path / "out.qdpx")
+    assert any("rich-text originals" in str(w.message) for w in caught)
+    assert validate(tmp_path / "out.qdpx").errors == []
+    without(".txt", tmp_path / "no-txt.qdpx")
+    with pytest.raises(ProjectFileError, match="its archive does not hold them.*Export the project again"):
+        quietly(refi_bridge.write, quietly(refi_bridge.read, tmp_path / "no-txt.qdpx"), tmp_path / "x.qdpx")
+
+
+def test_a_code_map_target_may_be_a_name_with_separators_and_an_ambiguous_name_is_said():
+    master = quietly(refi_bridge.read, WIN)
+    code = next(c for c, p in master.iter_codes() if len(p) > 1)
+    named = replace(master, codes=tuple(_renamed_to(c, code.guid, "Coke::diet Coke") for c in master.codes))
+    report = merge_projects([MergeInput(named, "a")], base=named,
+                            code_map={"Coke::diet Coke": "Coke::diet Coke"}).report
+    assert not any("is no code of the master" in n for n in report.notes)
+    counts = Counter(c.name.casefold() for c, _ in master.iter_codes())
+    shared = next((c.name for c, _ in master.iter_codes() if counts[c.name.casefold()] > 1), None)
+    if shared is not None:
+        report = merge_projects([MergeInput(master, "a")], base=master, code_map={"x": shared}).report
+        assert any(f"names {counts[shared.casefold()]} codes of the master; give its path" in n for n in report.notes)
+
+
+def _renamed_to(code, guid, name):
+    children = tuple(_renamed_to(c, guid, name) for c in code.codes)
+    return replace(code, name=name if code.guid == guid else code.name, codes=children)
+
+
+def test_a_macos_zip_and_an_archive_of_two_projects(tmp_path):
+    mac = tmp_path / "mac.qdpx"
+    with zipfile.ZipFile(WIN) as source, zipfile.ZipFile(mac, "w") as out:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            out.writestr("MyProject/" + info.filename, data)
+            out.writestr("__MACOSX/MyProject/._" + info.filename.rpartition("/")[2], b"\x00\x05\x16\x07")
+    assert quietly(refi_bridge.read, mac).sources
+    two = tmp_path / "two.qdpx"
+    with zipfile.ZipFile(WIN) as source, zipfile.ZipFile(two, "w") as out:
+        for info in source.infolist():
+            for folder in ("One/", "Two/"):
+                out.writestr(folder + info.filename, source.read(info.filename))
+    with pytest.raises(ProjectFileError, match="2 project documents in folders.*One/project.qde"):
+        refi_bridge.read(two)
+
+
+def test_split_overwrite_removes_the_replaced_handouts_files(tmp_path, runner):
+    out = tmp_path / "h"
+    assert runner.invoke(cli, ["split", str(WIN), "--coders", "Ada,Bo,Cy", "-o", str(out)]).exit_code == 0
+    assert runner.invoke(cli, ["split", str(WIN), "--coders", "Ada,Bo", "-o", str(out), "--overwrite"]).exit_code == 0
+    assert sorted(p.name for p in out.glob("*.qdpx")) == ["ada.qdpx", "bo.qdpx", "master.qdpx"]

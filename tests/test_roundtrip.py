@@ -80,8 +80,11 @@ def test_every_dialect_keeps_every_coded_passage(project, tmp_path_factory):
         again = write_read(project, folder / f"{dialect}.qdpx", dialect)
         # -- code names may have been made unique for QualCoder: the GUID says which code each one was; and
         #    QualCoder gets LF-only texts, so a line break is compared as one --
-        before = Counter({(s, p, lf(t)): n for (s, p, _, t), n in passages(project).items()})
-        after = Counter({(s, p, lf(t)): n for (s, p, _, t), n in passages(again, original_paths(project)).items()})
+        before, after = Counter(), Counter()
+        for (s, p, _, t), n in passages(project).items():
+            before[(s, p, lf(t))] += n
+        for (s, p, _, t), n in passages(again, original_paths(project)).items():
+            after[(s, p, lf(t))] += n
         assert after == before
 
 

@@ -171,3 +171,34 @@ def test_our_schema_agrees_with_the_official_one_on_broken_documents(old, new, o
     root = etree.fromstring(xml)
     assert load_schema("Project").validate(root.getroottree()) is False
     assert official_schemas["Project"].validate(root) is False
+
+
+def test_findings_of_one_kind_are_told_once_and_located_by_guid_when_lines_say_nothing(runner):
+    """NVivo writes its XML on one line and a code for every case: 68 warnings that say one thing."""
+    from conftest import CORPUS
+
+    path = CORPUS / "nvivo" / "nvivo20.5-mac_constructive-turn-cases.qdpx"
+    report = validate(str(path))
+    assert len(report.warnings) == 68 and all(f.line is None for f in report.findings)
+    (group,) = report.groups()
+    assert len(group.findings) == 68
+    assert group.summary() == ("68 <Code> elements share their GUID with a <Case> - NVivo writes case nodes this "
+                               "way; references to those GUIDs are ambiguous.")
+    assert group.examples()[0] == f"<Code guid={report.findings[0].guid}>"
+    result = runner.invoke(cli, ["validate", str(path)])
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0 and len(lines) == 3, result.stdout
+    assert "68 <Code> elements share their GUID" in lines[0] and "and 65 more (--all lists them)" in lines[1]
+    assert ":1:" not in result.stdout
+    every = runner.invoke(cli, ["validate", str(path), "--all"])
+    assert len(every.stdout.splitlines()) == 69
+
+
+def test_two_findings_of_a_kind_stay_one_by_one(tmp_path):
+    body = (f'<Sources><TextSource guid="{SRC}" name="a" plainTextPath="internal://a.txt"/>'
+            f'<TextSource guid="{SEL}" name="b" plainTextPath="internal://b.txt"/></Sources>')
+    report = validate(str(archive(tmp_path, project_xml(body))))
+    missing = [f for f in report.findings if f.rule == "missing-file"]
+    assert len(missing) == 2 and all(f.line for f in missing)  # a file of many lines keeps its line numbers
+    assert [len(g.findings) for g in report.groups() if g.findings[0].rule == "missing-file"] == [1, 1]
+    assert [len(g.findings) for g in report.groups(smallest=2) if g.findings[0].rule == "missing-file"] == [2]

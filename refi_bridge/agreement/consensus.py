@@ -78,8 +78,20 @@ def build(project: Project, rows: Iterable[Mapping[str, object]], coders: list[s
     coders' spans are taken from the project, not from the sheet, so edited or hidden columns change
     nothing. A disagreement without a row is unresolved; a row that is no disagreement of the project, two
     rows for one passage, or a resolution that names nothing known is an error pointing at the row.
+
+    ``coders`` are those the sheet compared; by default agreement's default coders, plus any coder the sheet
+    has a ``<coder>: span`` column for (an agreement run with ``--coders`` may have compared coders the
+    default leaves out, such as the master's own).
     """
+    rows = list(rows)
     data = collect(project, coders)
+    if coders is None:
+        known = {name_key(c) for c in data.coders}
+        named = dict.fromkeys(key[: -len(": span")] for row in rows[:1] for key in row
+                              if isinstance(key, str) and key.endswith(": span"))
+        extra = [c for c in named if name_key(c) not in known and name_key(c) in data.left_out_keys]
+        if extra:
+            data = collect(project, [*data.coders, *extra])
     result = ConsensusResult(project)
     wanted: dict[tuple[str, str], list[tuple[int, int]]] = {}
     for d, code, span in agreed(data):

@@ -27,6 +27,7 @@ from refi_bridge.agreement.spans import AgreementData, collect, describe_set_asi
 from refi_bridge.agreement.unitizing import CU_READINGS, Tally
 from refi_bridge.errors import UndefinedCoefficientError
 from refi_bridge.model import Project
+from refi_bridge.progress import Progress, Reporter, quiet
 
 RELIABLE, TENTATIVE = 0.800, 0.667
 THRESHOLDS = [
@@ -67,13 +68,15 @@ class AgreementReport:
     regions: pd.DataFrame = field(default_factory=pd.DataFrame)
     coverage: pd.DataFrame = field(default_factory=pd.DataFrame)
     left_out: list[str] = field(default_factory=list)
+    facts: dict = field(default_factory=dict)
+    methods: str = ""
 
     TABLES = ("per_code", "per_document", "per_case", "pairs", "leave_one_out", "groups", "overall",
               "disagreements", "regions", "coverage")
 
     def to_dict(self) -> dict:
         out: dict = {"coders": self.coders, "left_out": self.left_out, "statement": self.statement,
-                     "settings": self.settings}
+                     "settings": self.settings, "facts": self.facts, "methods": self.methods}
         for name in self.TABLES:
             frame = getattr(self, name)
             out[name] = json_records(frame.reset_index() if name == "pairs" else frame)
@@ -165,12 +168,13 @@ def _binary_alpha(sums: np.ndarray) -> float:
     return 1.0 - observed / expected
 
 
-def _bootstrap(parts: np.ndarray, draws: int, rng: np.random.Generator, batch: int = 100) -> np.ndarray:
+def _bootstrap(parts: np.ndarray, draws: int, rng: np.random.Generator, batch: int = 100,
+               advance=lambda done: None) -> np.ndarray:
     """95% percentile intervals of every code's |u-alpha over resamples of documents: array (codes, 2).
 
     ``parts`` is (documents, codes, 5). Each resample draws the compared documents with replacement; all
     codes share the resamples, since documents are what was sampled. Resamples are made in batches to keep
-    memory flat on large projects.
+    memory flat on large projects; ``advance`` is told how many are done after each batch.
     """
     compared = np.nonzero(parts[:, 0, 3] > 0)[0]
     n_codes = parts.shape[1]
@@ -189,6 +193,7 @@ def _bootstrap(parts: np.ndarray, draws: int, rng: np.random.Generator, batch: i
             value = 1 - observed / expected
         value[~((units > 0) & (gaps > 0))] = np.nan
         alphas[first:first + size] = value
+        advance(size)
     for k in range(n_codes):
         valid = alphas[:, k][np.isfinite(alphas[:, k])]
         if len(valid) >= draws * 0.5:
@@ -202,7 +207,8 @@ def _bootstrap(parts: np.ndarray, draws: int, rng: np.random.Generator, batch: i
 
 def compute(project: Project, *, coders: Sequence[str] | None = None, codes: Sequence[str] | None = None,
             overlap: float = 0.9, lenient: float = 0.5, bootstrap: int = 1000, seed: int = 2022,
-            only_coded_documents: bool = False, cu_reading: str = "pairsum") -> AgreementReport:
+            only_coded_documents: bool = False, cu_reading: str = "pairsum",
+            progress: Progress | Reporter | None = None) -> AgreementReport:
     """Agreement between the coders of a (merged) project.
 
     Parameters
@@ -218,27 +224,32 @@ def compute(project: Project, *, coders: Sequence[str] | None = None, codes: Seq
         ``merge --manifest`` writes).
     cu_reading : how cu-alpha's correction term is read with three or more coders, ``"pairsum"`` (default)
         or ``"meansq"`` (see :data:`refi_bridge.agreement.unitizing.CU_READINGS`); the report states it.
+    progress : told each step, and the bootstrap resamples as they are drawn (see :mod:`refi_bridge.progress`).
     """
     if cu_reading not in CU_READINGS:
         raise ValueError(f"cu_reading must be one of {', '.join(CU_READINGS)}; got {cu_reading!r}")
     collecting = gc.isenabled()
     gc.disable()  # hundreds of thousands of acyclic objects; the cyclic collector would only slow us down
     try:
-        return _compute(project, coders, codes, overlap, lenient, bootstrap, seed, only_coded_documents, cu_reading)
+        return _compute(project, coders, codes, overlap, lenient, bootstrap, seed, only_coded_documents, cu_reading,
+                        quiet(progress))
     finally:
         if collecting:
             gc.enable()
 
 
 def _compute(project, coders, codes, overlap, lenient, bootstrap, seed, only_coded_documents,
-             cu_reading) -> AgreementReport:
+             cu_reading, say: Reporter) -> AgreementReport:
+    say("collecting every coder's segments")
     data = collect(project, coders, codes, only_coded_documents=only_coded_documents)
+    compared = sum(1 for d in range(len(data.documents)) if len(data.coders_of(d)) >= 2)
+    say(f"computing agreement: {len(data.coders)} coders, {len(data.codes)} codes, {compared} documents")
     grid = _Grid(data)
     rng = np.random.default_rng(seed)
     everyone = np.ones(len(data.coders), dtype=bool)
     parts = grid.components(everyone)                    # docs x codes x 5
     segment_totals = _segment_totals(data, (overlap, lenient))
-    per_code = _per_code(data, grid, parts, overlap, lenient, bootstrap, rng, segment_totals)
+    per_code = _per_code(data, grid, parts, overlap, lenient, bootstrap, rng, segment_totals, say)
     per_document = _per_document(data, parts)
     per_case = _per_case(data, parts)
     pairs, leave_one_out = _pairs(data, grid)
@@ -249,22 +260,29 @@ def _compute(project, coders, codes, overlap, lenient, bootstrap, seed, only_cod
                        _pooled_totals(region_totals, (overlap, lenient)))
     from refi_bridge.agreement.disagreements import disagreements
 
+    say("listing the disagreements")
     table = disagreements(data)
     statement = _statement(data, overlap, lenient, bootstrap, table, cu_reading)
-    return AgreementReport(data.coders, statement, per_code, per_document, per_case, pairs, leave_one_out, groups,
-                           overall, table, {"overlap": overlap, "lenient": lenient, "bootstrap": bootstrap,
-                                            "seed": seed, "cu_reading": cu_reading},
-                           regions=region_table, coverage=_coverage(data, region_table),
-                           left_out=list(data.left_out))
+    report = AgreementReport(data.coders, statement, per_code, per_document, per_case, pairs, leave_one_out, groups,
+                             overall, table, {"overlap": overlap, "lenient": lenient, "bootstrap": bootstrap,
+                                              "seed": seed, "cu_reading": cu_reading},
+                             regions=region_table, coverage=_coverage(data, region_table),
+                             left_out=list(data.left_out), facts=_facts(data, table))
+    report.methods = methods(report)
+    return report
 
 
 def _pair_indices(m: int):
     return list(itertools.combinations(range(m), 2))
 
 
-def _per_code(data, grid, parts, overlap, lenient, bootstrap, rng, segment_totals) -> pd.DataFrame:
+def _per_code(data, grid, parts, overlap, lenient, bootstrap, rng, segment_totals, say: Reporter) -> pd.DataFrame:
     rows = []
-    intervals = _bootstrap(parts, bootstrap, rng) if parts.size else np.full((len(grid.codes), 2), np.nan)
+    if parts.size:
+        with say.counting("bootstrap resamples", bootstrap) as advance:
+            intervals = _bootstrap(parts, bootstrap, rng, advance=advance)
+    else:
+        intervals = np.full((len(grid.codes), 2), np.nan)
     n_codes_in_analysis = len(grid.codes)
     for k, code in enumerate(grid.codes):
         info = data.codes[code]
@@ -710,3 +728,57 @@ def _statement(data: AgreementData, overlap: float, lenient: float, bootstrap: i
         lines.append(f"{data.clipped} selections reached outside their text (a damaged file; `refi-bridge validate` "
                      "lists them) and were cut to the text.")
     return lines
+
+
+def _facts(data: AgreementData, table: pd.DataFrame) -> dict:
+    """Who was compared on what, as numbers: what a summary and a methods section state."""
+    compared = [d for d in range(len(data.documents)) if len(data.coders_of(d)) >= 2]
+    return {"coders": len(data.coders), "documents": len(data.documents), "documents_compared": len(compared),
+            "documents_with_fewer_coders": sum(1 for d in compared if len(data.coders_of(d)) < len(data.coders)),
+            "characters": int(sum(data.documents[d].length for d in compared)), "codes": len(data.codes),
+            "segments": {c: int(data.segments.get(c, 0)) for c in data.coders},
+            "whole_document_codings": sum(len(v) for v in data.whole.values()),
+            "disagreements": len(table)}
+
+
+_NUMBERS = {2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8: "Eight", 9: "Nine", 10: "Ten"}
+
+
+def apa(value: float) -> str:
+    """A coefficient as a paper prints it: two decimals, no leading zero (.77, -.05, 1.00)."""
+    text = f"{value:.2f}"
+    return text.replace("0.", ".", 1) if abs(value) < 1 else text
+
+
+def methods(report: AgreementReport) -> str:
+    """A methods paragraph with this analysis's numbers, for a paper to quote (and edit)."""
+    from refi_bridge import __version__
+
+    facts = report.facts
+    coders = facts["coders"]
+    who = _NUMBERS.get(coders, str(coders))
+    values = [v for v in report.per_code["u_alpha_binary"] if isinstance(v, float)] if len(report.per_code) else []
+    bootstrap = report.settings.get("bootstrap", 0)
+    text = (f"{who} coders ({', '.join(report.coders)}) coded {facts['documents_compared']} text documents "
+            f"({facts['characters']:,} characters) with a codebook of {facts['codes']} codes. Agreement was assessed "
+            "per code with Krippendorff's binary unitizing alpha (|uα; Krippendorff et al., 2016) on the characters "
+            "of all documents")
+    text += (f", with 95% bootstrap confidence intervals over documents ({bootstrap:,} resamples)" if bootstrap
+             else "")
+    text += f", computed with refi_bridge {__version__}."
+    if facts["documents_with_fewer_coders"]:
+        text += (f" {facts['documents_with_fewer_coders']} documents were compared with fewer than all coders "
+                 "(each coder on the documents assigned to them).")
+    if values:
+        q1, median, q3 = np.percentile(values, [25, 50, 75])
+        over = f"the {len(values)} codes" if len(values) == facts["codes"] else f"the {len(values)} codes with a value"
+        text += (f" Median |uα across {over} was {apa(median)} (IQR {apa(q1)}–{apa(q3)}); "
+                 f"{sum(v >= TENTATIVE for v in values)} of {len(values)} codes reached .667 and "
+                 f"{sum(v >= RELIABLE for v in values)} reached .800.")
+    pooled = report.overall.set_index("measure")["value"].get("|u-alpha, all codes pooled")
+    if isinstance(pooled, float):
+        text += f" With all codes pooled, |uα was {apa(pooled)}."
+    if facts["disagreements"]:
+        text += (f" The {facts['disagreements']:,} passages on which the coders disagreed were listed for "
+                 "discussion.")
+    return text

@@ -20,6 +20,7 @@ from refi_bridge.agreement.pdf_text import anchor
 from refi_bridge.agreement.regions import Region
 from refi_bridge.errors import AgreementError
 from refi_bridge.model import (
+    ASSIGNED,
     TOOL_USERS,
     AudioSelection,
     AudioSource,
@@ -33,14 +34,12 @@ from refi_bridge.model import (
     VideoSelection,
     VideoSource,
     coder_of,
+    codes_named,
     guid_key,
     name_key,
-    parse_path,
-    path_key,
 )
 
 CONSENSUS = "consensus"
-ASSIGNED = "Assigned to "  # the name of the set that lists a coder's sources, written by merge --manifest
 
 Span = tuple[int, int]
 
@@ -105,6 +104,10 @@ class AgreementData:
     by_document: dict[int, list[str]] = field(default_factory=dict)      # document -> codes with spans
     by_code: dict[str, list[int]] = field(default_factory=dict)          # code -> documents with spans
     left_out: list[str] = field(default_factory=list)                    # coders of the project not compared
+
+    @property
+    def left_out_keys(self) -> set[str]:
+        return {name_key(c) for c in self.left_out}
     def coders_of(self, doc: int) -> list[str]:
         """The coders compared on a document (see ``assignment_rule``), in the order of ``coders``."""
         cache = self.__dict__.setdefault("_compared", {})
@@ -197,8 +200,11 @@ def collect(project: Project, coders: Sequence[str] | None = None, codes: Sequen
                                          "picture" if isinstance(source, PictureSource) else "PDF", doc_index))
         return canvas_of[key]
 
+    case_nodes = coverage.case_nodes
     for record in project.iter_codings():
         source, selection = record.source, record.selection
+        if case_nodes and guid_key(record.coding.code_guid) in case_nodes:
+            continue  # which case a passage is in (NVivo's case nodes): no code to agree on, nobody's coding
         if source is not last_source:
             last_source, kind = source, _kind_of(source)
             if kind in ("text", "pdf text"):
@@ -418,8 +424,18 @@ def _choose_coders(seen: dict[str, str], wanted: Sequence[str] | None, assigned:
     else:
         chosen = sorted(v for k, v in seen.items() if k != CONSENSUS)
         handed = [c for c in chosen if name_key(c) in assigned]
-        if assigned and len(handed) >= 2:
-            chosen, left_out = handed, [c for c in chosen if name_key(c) not in assigned]
+        if assigned:
+            left_out = [c for c in chosen if name_key(c) not in assigned]
+            if len(handed) < 2:
+                others = ""
+                if left_out:
+                    others = (f"; the project also holds codings by {', '.join(left_out)}, handed no sources "
+                              "(codings the master already held)")
+                raise AgreementError(
+                    f"agreement needs two or more of the coders who were handed sources, and only "
+                    f"{', '.join(handed) or 'none'} of them coded{others}. Merge every coder's file, or name the "
+                    "coders to compare with --coders")
+            chosen = handed
     if len(chosen) < 2:
         if wanted:
             raise AgreementError(f"agreement needs two or more coders; --coders names only {', '.join(chosen)}")
@@ -448,10 +464,9 @@ def _choose_codes(codes: dict[str, CodeInfo], used: set[str], wanted: Sequence[s
     if not wanted:
         return [k for k in codes if k in used]
     out = []
+    paths = {key: info.path for key, info in codes.items()}
     for item in wanted:
-        # -- a code is named by its path ("Theme > sub") or by its name, which may itself contain ">" --
-        target, whole = path_key(parse_path(item)), name_key(item)
-        matches = [k for k, c in codes.items() if path_key(c.path) == target or name_key(c.name) == whole]
+        matches = codes_named(item, paths)
         if not matches:
             raise AgreementError(f"no code {item!r} in the project")
         out.extend(m for m in matches if m not in out)

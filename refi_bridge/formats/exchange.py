@@ -16,22 +16,25 @@ import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 
 from refi_bridge.errors import ProjectFileError, RefiBridgeError, RefiBridgeWarning
 from refi_bridge.formats import dialects as _dialects
 from refi_bridge.formats import qde, qdpx
-from refi_bridge.model import Project, internal_files
+from refi_bridge.model import Project, internal_file, internal_files
+from refi_bridge.progress import Progress, Reporter, quiet
 
 KINDS = {".qdpx": "qdpx", ".qde": "qde", ".qdc": "qdc"}
 
 
-def read(path: str | os.PathLike, *, limits: qdpx.ReadLimits = qdpx.DEFAULT_LIMITS) -> Project:
+def read(path: str | os.PathLike, *, limits: qdpx.ReadLimits = qdpx.DEFAULT_LIMITS,
+         progress: Progress | Reporter | None = None) -> Project:
     """Read a ``.qdpx``, ``.qde`` or ``.qdc`` file into a :class:`~refi_bridge.model.Project`.
 
     Quirks of the producing tool are fixed on the way (see ``docs/dialects.md``); anything that could not
     be carried, or a guess that had to be made, is reported as a :class:`RefiBridgeWarning` and listed in
-    ``project.read_info.warnings``.
+    ``project.read_info.warnings``. ``progress`` is told what is being read (see :mod:`refi_bridge.progress`).
 
     Raises:
         ProjectFileError: the file is missing, unreadable or not a REFI-QDA file.
@@ -48,6 +51,7 @@ def read(path: str | os.PathLike, *, limits: qdpx.ReadLimits = qdpx.DEFAULT_LIMI
             head = stream.read(8)
     except OSError as error:
         raise ProjectFileError(f"{where}: cannot be read ({error.strerror or error}).", where) from None
+    quiet(progress)(f"reading {file.name} ({size_text(file.stat().st_size)})")
     if qdpx.is_archive(head):
         with qdpx.open_archive(file, limits) as archive, qdpx.member_reader(archive) as resolve:
             project = qde.read_document(archive.qde_bytes, path=where, resolve=resolve, kind="qdpx")
@@ -81,14 +85,16 @@ def read(path: str | os.PathLike, *, limits: qdpx.ReadLimits = qdpx.DEFAULT_LIMI
 
 
 def write(project: Project, path: str | os.PathLike, dialect: str = "refi", *,
-          protect: Iterable[str | os.PathLike] = (), style: _dialects.ExportStyle | None = None) -> list[str]:
+          protect: Iterable[str | os.PathLike] = (), style: _dialects.ExportStyle | None = None,
+          progress: Progress | Reporter | None = None) -> list[str]:
     """Write a project as ``.qdpx``, ``.qde`` or ``.qdc`` (chosen by the extension of ``path``).
 
     ``dialect`` adapts the file to the tool that will import it (a name of
     :data:`refi_bridge.formats.dialects.DIALECTS`: ``refi``, ``nvivo``, ``qualcoder``, ``atlasti``,
     ``maxqda``). Returns notes on what the target tool will not keep; each is also issued
     as a :class:`RefiBridgeWarning`. ``protect`` names further files that must not be overwritten;
-    ``style`` makes the file look as a given tool would package it (see :class:`ExportStyle`).
+    ``style`` makes the file look as a given tool would package it (see :class:`ExportStyle`);
+    ``progress`` is told what is being written.
 
     Raises:
         ProjectFileError: unknown extension, or ``path`` is a file the project was read from.
@@ -104,6 +110,7 @@ def write(project: Project, path: str | os.PathLike, dialect: str = "refi", *,
     if project.read_info is not None and project.read_info.path:
         guarded.append(project.read_info.path)
     check_outputs([(target, None)], guarded)
+    quiet(progress)(f"writing {target.name}")
     prepared, notes = _dialects.prepare(project, chosen)
     style = style or _dialects.ExportStyle()
     if kind == "qdc" and not prepared.codes:
@@ -115,6 +122,8 @@ def write(project: Project, path: str | os.PathLike, dialect: str = "refi", *,
         if prepared.sources or prepared.cases or prepared.notes:
             notes.append("a codebook (.qdc) holds only codes and code sets; write a .qdpx to keep the rest")
     else:
+        if kind == "qdpx":
+            prepared = _without_absent_rich_texts(prepared, notes)
         written = qde.write_project(prepared, dialect=chosen.name, unit=chosen.position_unit, bom=chosen.bom,
                                     origin=style.origin, instruction=style.instruction)
         if kind == "qde" and written.texts:
@@ -147,22 +156,46 @@ def _file_owners(project: Project):
         yield note.name or note.guid, note
 
 
-def _refuse_absent_files(project: Project, written: qde.Written, target: Path) -> None:
-    """A .qdpx must hold every file its document names; one that would not is refused, not written damaged.
+def _without_absent_rich_texts(project: Project, notes: list[str]) -> Project:
+    """A rich-text original (a .docx beside the plain text) that the project does not hold is dropped from
+    the references, with a note: the plain text carries the text, and one missing copy must not block a
+    whole project."""
+    held = {name.casefold() for name in project.files}
+    dropped: list[str] = []
 
-    This happens when the project came from a bare .qde (its texts and media were never read): the
-    references can be kept in a .qde, or the tool's own .qdpx converted instead.
-    """
+    def fixed(owner):
+        name = internal_file(getattr(owner, "rich_text_path", None))
+        if name is None or name.casefold() in held:
+            return owner
+        dropped.append(name)
+        return replace(owner, rich_text_path=None)
+
+    sources = tuple(fixed(source) for source in project.sources)
+    if not dropped:
+        return project
+    notes.append(f"{len(dropped)} rich-text originals (e.g. {dropped[0]!r}) are not in the project, so their "
+                 "references were left out; the plain texts carry the texts")
+    return replace(project, sources=sources)
+
+
+def _refuse_absent_files(project: Project, written: qde.Written, target: Path) -> None:
+    """A .qdpx must hold every file its document names; one that would not is refused, not written damaged."""
     held = {name.casefold() for name in (*written.texts, *project.files)}
     absent = [(label, name) for label, owner in _file_owners(project) for name in internal_files(owner)
               if name.casefold() not in held]
-    if absent:
-        label, name = absent[0]
-        origin = project.read_info.path if project.read_info and project.read_info.path else "the project"
-        raise ProjectFileError(
-            f"{target}: refused: {origin} names {len(absent)} files it does not carry (e.g. {name!r} of "
-            f"{label!r}; it was read from a bare .qde, which keeps texts and media outside itself), so the "
-            ".qdpx would be damaged. Convert the .qdpx the tool exported, or write a .qde.", str(target))
+    if not absent:
+        return
+    label, name = absent[0]
+    info = project.read_info
+    origin = info.path if info and info.path else "the project"
+    if info is not None and info.kind == "qde":
+        why = ("it was read from a bare .qde, which keeps texts and media outside itself), so the .qdpx would "
+               "be damaged. Convert the .qdpx the tool exported, or write a .qde.")
+    else:
+        why = ("its archive does not hold them), so the .qdpx would be damaged too. Export the project again "
+               "from the tool, or put the missing files back into its sources folder.")
+    raise ProjectFileError(f"{target}: refused: {origin} names {len(absent)} files it does not carry (e.g. "
+                           f"{name!r} of {label!r}; {why}", str(target))
 
 
 def check_outputs(outputs: Iterable[tuple[str | os.PathLike, Iterable[str] | None]],
@@ -244,7 +277,7 @@ class atomic_output:
                 if group is not None:
                     group.append((temporary, self.target))
                     return
-                _replace(temporary, self.target)
+                put_in_place([(temporary, self.target)])
                 return
             _discard(temporary)
             if isinstance(error, OSError) and not isinstance(error, RefiBridgeError) and \
@@ -277,8 +310,7 @@ def all_or_nothing() -> Iterator[None]:
             for temporary, _ in group:
                 _discard(temporary)
             raise
-        for temporary, target in group:
-            _replace(temporary, target)
+        put_in_place(group)
     finally:
         for temporary, _ in group:
             _discard(temporary)
@@ -288,6 +320,8 @@ def all_or_nothing() -> Iterator[None]:
 
 # -- temporaries being written, in every thread: a SIGTERM removes them all --
 _LIVE: set[Path] = set()
+# -- every output this process put in place, in order --
+_WRITTEN: list[Path] = []
 _GROUPS = threading.local()
 _SIGNALS = {"depth": 0, "previous": None}
 _SIGNAL_LOCK = threading.Lock()
@@ -295,6 +329,51 @@ _SIGNAL_LOCK = threading.Lock()
 #    written directly) --
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
+
+
+def put_in_place(pairs) -> None:
+    """Rename finished files onto their targets. Ctrl-C waits until all are in place, so that an interrupt
+    never leaves some outputs of a command written and others not; :func:`written` lists them after."""
+    with held_interrupts():
+        for temporary, target in pairs:
+            _replace(temporary, target)
+            _WRITTEN.append(Path(target))
+
+
+def written() -> list[Path]:
+    """The outputs this process has put in place so far, oldest first (a copy): what a command interrupted
+    as its outputs were renamed did write."""
+    return list(_WRITTEN)
+
+
+@contextmanager
+def held_interrupts() -> Iterator[None]:
+    """Ctrl-C waits until the block is done, then takes effect (as KeyboardInterrupt). Only the main thread
+    receives signals, so elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda number, _: caught.append(number))
+    except ValueError:  # pragma: no cover - not the main interpreter
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def size_text(size: int) -> str:
+    """A file size as people read it: 812 bytes, 36 KB, 2.3 MB."""
+    if size < 1000:
+        return f"{size} bytes"
+    if size < 1_000_000:
+        return f"{size / 1000:.0f} KB"
+    return f"{size / 1_000_000:.1f} MB"
 
 
 def _group() -> list | None:

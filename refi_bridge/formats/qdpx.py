@@ -226,13 +226,18 @@ def _stored_name_length(info: zipfile.ZipInfo) -> int:
 
 def _find_qde(where: str, infos: list[zipfile.ZipInfo]) -> tuple[zipfile.ZipInfo, list[str]]:
     fixes: list[str] = []
-    files = [info for info in infos if not info.is_dir()]
+    # -- macOS's zip adds __MACOSX/ and "._" resource forks beside every file; they are never the project --
+    files = [info for info in infos if not info.is_dir() and not _resource_fork(info.filename)]
     at_root = [info for info in files if "/" not in info.filename and info.filename.lower().endswith(".qde")]
     if not at_root:
         nested = [info for info in files if info.filename.lower().endswith(".qde")]
         if len(nested) == 1:
             fixes.append(f"the project document is {nested[0].filename!r}, not at the archive's root")
             return nested[0], fixes
+        if nested:
+            listing = ", ".join(info.filename for info in nested[:5])
+            raise ProjectFileError(f"{where}: {len(nested)} project documents in folders ({listing}); the "
+                                   "archive holds several projects. Zip one project's folder alone.", where)
         names = ", ".join(info.filename for info in files[:5]) or "nothing"
         raise ProjectFileError(f"{where}: no .qde project document at the archive's root (it holds {names}); "
                                "this ZIP is not a REFI-QDA .qdpx. Export the project again.", where)
@@ -251,6 +256,10 @@ def _find_qde(where: str, infos: list[zipfile.ZipInfo]) -> tuple[zipfile.ZipInfo
     return chosen, fixes
 
 
+def _resource_fork(name: str) -> bool:
+    return name.startswith("__MACOSX/") or name.rpartition("/")[2].startswith("._")
+
+
 def _source_members(infos: list[zipfile.ZipInfo], qde: str) -> tuple[str | None, dict[str, str], list[str]]:
     """The sources folder beside the project document, and its files by the names internal:// paths use.
 
@@ -264,7 +273,7 @@ def _source_members(infos: list[zipfile.ZipInfo], qde: str) -> tuple[str | None,
     ignored: list[str] = []
     for info in infos:
         name = info.filename
-        if info.is_dir() or name == qde:
+        if info.is_dir() or name == qde or _resource_fork(name):
             continue
         head, _, rest = name[len(prefix):].partition("/") if name.startswith(prefix) else ("", "", "")
         if rest and head.lower() == "sources":

@@ -37,6 +37,17 @@ def _guid(*parts: str) -> str:
     return derived_guid("refi-bridge-qualcoder", *parts)
 
 
+def _unique(name: str, taken: Counter) -> str:
+    """``name``, or ``name (2)``, ``name (3)``... whichever ``taken`` (case-folded names) does not hold yet;
+    the result is taken. QualCoder inserts no second source, case or journal of one name."""
+    candidate, n = name, 1
+    while taken[candidate.casefold()]:
+        n += 1
+        candidate = f"{name} ({n})"
+    taken[candidate.casefold()] += 1
+    return candidate
+
+
 def for_qualcoder(project: Project, notes: list[str]) -> Project:
     """The project in the forms QualCoder 4 keeps (the ``qualcoder`` dialect, after one selection per coder)."""
     now = project.modified_date_time or project.creation_date_time or \
@@ -66,11 +77,7 @@ def named_sources(project: Project, notes: list[str]) -> Project:
             path = internal_file(getattr(source, "plain_text_path", None) or getattr(source, "path", None))
             name = PurePosixPath(path).stem if path and isinstance(source, TextSource) else (path or f"Source {index}")
             named += 1
-        base, n = name, 1
-        while taken[name.casefold()]:
-            n += 1
-            name = f"{base} ({n})"
-        taken[name.casefold()] += 1
+        name = _unique(name, taken)
         sources.append(source if name == source.name else replace(source, name=name))
     if named:
         notes.append(f"{named} sources had no name; they are named after their files, as QualCoder needs")
@@ -95,11 +102,7 @@ def cases_as_case_codes(project: Project, notes: list[str], now: str) -> Project
     case_names: Counter = Counter()
     renamed_cases = []
     for case in project.cases:
-        name, n = case.name or "Case", 1
-        while case_names[name.casefold()]:
-            n += 1
-            name = f"{case.name or 'Case'} ({n})"
-        case_names[name.casefold()] += 1
+        name = _unique(case.name or "Case", case_names)
         renamed_cases.append(case if name == case.name else replace(case, name=name))
     project = replace(project, cases=tuple(renamed_cases))
     cases = {guid_key(case.guid): case for case in project.cases}
@@ -280,12 +283,7 @@ def notes_it_attaches(project: Project, notes: list[str], now: str) -> Project:
     taken: Counter = Counter()
     journals = []
     for index, note in enumerate(project.notes, start=1):
-        name, n = (note.name or "").strip() or f"Note {index}", 1
-        base = name
-        while taken[name.casefold()]:
-            n += 1
-            name = f"{base} ({n})"
-        taken[name.casefold()] += 1
+        name = _unique((note.name or "").strip() or f"Note {index}", taken)
         changes = {"name": name} if name != note.name else {}
         if not note.creation_date_time:
             changes["creation_date_time"] = note.modified_date_time or now
@@ -297,15 +295,19 @@ def notes_it_attaches(project: Project, notes: list[str], now: str) -> Project:
 
 def _say_what_it_cannot_hold(project: Project, notes: list[str]) -> None:
     """One line for what QualCoder cannot hold at all (measured: not read, mostly without a message)."""
+    def counted(n: int, one: str, many: str) -> str:
+        return f"{n} {one if n == 1 else many}"
+
     lost = []
     if project.graphs:
-        lost.append(f"{len(project.graphs)} graphs")
+        lost.append(counted(len(project.graphs), "graph", "graphs"))
     if project.links:
-        lost.append(f"{len(project.links)} links")
+        lost.append(counted(len(project.links), "link", "links"))
     code_sets = [s for s in project.sets if s.member_codes or s.member_notes]
     if code_sets:
-        lost.append(f"{len(code_sets)} sets of codes or notes")
+        lost.append(counted(len(code_sets), "set of codes or notes", "sets of codes or notes"))
     if lost:
+        also = " (its sets of sources become file attributes)" if any(s.member_sources for s in project.sets) else ""
         notes.append(f"QualCoder cannot hold {', '.join(lost)}; they are in the file but it will not import "
-                     "them (sets of sources become file attributes)")
+                     f"them{also}")
 

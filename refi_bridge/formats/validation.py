@@ -3,7 +3,9 @@
 Beyond the XSD: every reference must point at something of the right kind, GUIDs must be unique, text
 positions must lie inside their text with start <= end, every ``internal://`` file must be in the archive,
 and a text has exactly one of ``PlainTextContent`` and ``plainTextPath``. Each finding names the file, the
-line, the element and its GUID, and says what to do.
+line, the element and its GUID, and says what to do. Where the XML is written on one line (NVivo does this)
+line numbers say nothing, so findings are located by element and GUID alone; findings of one kind are
+grouped (:meth:`ValidationReport.groups`), so that 68 codes sharing their GUIDs with cases read as one.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import warnings
 from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lxml import etree
@@ -21,6 +23,7 @@ from refi_bridge.errors import RefiBridgeError, RefiBridgeWarning
 from refi_bridge.formats import qde, qdpx
 from refi_bridge.formats.schema import schema_errors
 from refi_bridge.model import guid_key
+from refi_bridge.progress import Progress, Reporter, quiet
 
 ERROR = "error"
 WARNING = "warning"
@@ -42,6 +45,7 @@ class Finding:
     element: str | None
     guid: str | None
     message: str
+    rule: str = ""             # the kind of finding ("shared-guid:Case", "dangling-reference:CodeRef"...)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -69,10 +73,92 @@ class ValidationReport:
     def warnings(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == WARNING]
 
+    def groups(self, smallest: int = 3) -> list[FindingGroup]:
+        """Findings of one kind together (at least ``smallest`` of them; fewer stay one by one), in the order
+        their first finding came."""
+        kinds: dict[tuple, list[Finding]] = {}
+        for finding in self.findings:
+            key = (finding.severity, finding.rule, finding.element) if finding.rule else (id(finding),)
+            kinds.setdefault(key, []).append(finding)
+        out = []
+        for members in kinds.values():
+            if len(members) >= smallest:
+                out.append(FindingGroup(members))
+            else:
+                out.extend(FindingGroup([f]) for f in members)
+        return out
 
-def validate(path: str) -> ValidationReport:
-    """Check a ``.qdpx``, ``.qde`` or ``.qdc`` file; raises only when it is not a REFI-QDA file at all."""
+
+# -- why a tool writes one GUID on two elements: (element, other element) -> the tool's habit --
+SHARED_GUIDS = {("Code", "Case"): "NVivo writes case nodes this way",
+                ("Case", "Code"): "NVivo writes case nodes this way",
+                ("PDFSelection", "PlainTextSelection"): "ATLAS.ti writes a PDF quotation and its text this way",
+                ("PDFSource", "Representation"): "ATLAS.ti writes a PDF and its text this way"}
+
+
+@dataclass
+class FindingGroup:
+    """One finding, or several of one kind told once: how many, what they share, and where the first are."""
+
+    findings: list[Finding]
+
+    @property
+    def severity(self) -> str:
+        return self.findings[0].severity
+
+    def __str__(self) -> str:
+        first = self.findings[0]
+        if len(self.findings) == 1:
+            return str(first)
+        return f"{first.file}: {first.severity}: {self.summary()}"
+
+    def summary(self) -> str:
+        """What the findings of the group share, in a sentence that counts them."""
+        first, n = self.findings[0], len(self.findings)
+        kind, _, other = first.rule.partition(":")
+        element = f"<{first.element}>" if first.element else "findings"
+        if kind == "shared-guid":
+            habit = SHARED_GUIDS.get((first.element or "", other))
+            return (f"{n} {element} elements share their GUID with a <{other}>" + (f" - {habit}" if habit else "")
+                    + "; references to those GUIDs are ambiguous.")
+        return f"{n} {element} elements: {_GROUP_TEXT.get(kind, first.message)}"
+
+    def examples(self, count: int = 3) -> list[str]:
+        """Where the first few findings are: element and GUID (and line, where lines mean something)."""
+        out = []
+        for f in self.findings[:count]:
+            where = f"<{f.element}{' guid=' + f.guid if f.guid else ''}>" if f.element else f.message
+            out.append(f"line {f.line}: {where}" if f.line else where)
+        return out
+
+
+_GROUP_TEXT = {
+    "schema": "do not match the REFI-QDA schema. Fix the elements or export the project again from its tool.",
+    "duplicate-guid": "use a GUID another element of the same kind has; every element needs its own GUID.",
+    "dangling-reference": "point at something that is not in the file. Remove the references or add what they "
+                          "name; merging or re-exporting may have lost it.",
+    "edge": "name a vertex that is not in their graph.",
+    "sync-point": "name a sync point that is not in their transcript.",
+    "two-texts": "have both PlainTextContent and plainTextPath; REFI-QDA allows exactly one.",
+    "no-text": "have neither PlainTextContent nor plainTextPath, so they have no text. Export the project again "
+               "with its texts.",
+    "no-scheme": "name their files without a scheme; NVivo 15 imports such sources empty and QualCoder crashes. "
+                 "`refi-bridge convert` writes internal://.",
+    "missing-file": "name files that are not in the archive's sources folder. Add the files, or export the project "
+                    "again.",
+    "reversed-span": "start after they end. Swap the positions or remove the selections.",
+    "outside-text": "lie outside their text: it was changed after coding, or positions are in another unit.",
+}
+
+
+def validate(path: str, progress: Progress | Reporter | None = None) -> ValidationReport:
+    """Check a ``.qdpx``, ``.qde`` or ``.qdc`` file; raises only when it is not a REFI-QDA file at all.
+
+    ``progress`` is told each step (see :mod:`refi_bridge.progress`).
+    """
+    say = quiet(progress)
     where = str(path)
+    say(f"reading {Path(path).name}")
     with open(path, "rb") as stream:
         head = stream.read(8)
     archive = None
@@ -87,34 +173,42 @@ def validate(path: str) -> ValidationReport:
         root = qde.parse_xml(data, where)
         kind, namespace = qde.document_kind(root, where)
         report = ValidationReport(where, "qdpx" if archive else kind)
-        checker = _Checker(report, display, root)
+        one_line = data.count(b"\n") < 2
+        checker = _Checker(report, display, root, one_line)
         checker.namespace(namespace, kind)
+        say("checking against the REFI-QDA schema")
         checker.schema()
+        say("checking GUIDs and references")
         checker.guids()
         checker.references(kind)
         if kind == "qde":
             checker.text_rule()
             if archive is not None:
                 checker.members(archive)
+            say("checking text positions")
             checker.positions(root, where, archive)
+    if one_line:
+        # -- the XML is one line (NVivo writes it so): line numbers would all be 1 and say nothing --
+        report.findings = [replace(f, line=None) for f in report.findings]
     return report
 
 
 class _Checker:
-    def __init__(self, report: ValidationReport, display: str, root: etree._Element) -> None:
+    def __init__(self, report: ValidationReport, display: str, root: etree._Element, one_line: bool = False) -> None:
         self.report = report
+        self.one_line = one_line
         self.display = display
         self.root = root
         self.ns = etree.QName(root).namespace or ""
         self.lines: dict[str, int] = {}
 
     def add(self, severity: str, el: etree._Element | None, message: str, guid: str | None = None,
-            line: int | None = None) -> None:
+            line: int | None = None, rule: str = "") -> None:
         element = etree.QName(el).localname if el is not None else None
         if el is not None:
             guid = guid or el.get("guid")
             line = line or el.sourceline
-        self.report.findings.append(Finding(severity, self.display, line, element, guid, message))
+        self.report.findings.append(Finding(severity, self.display, line, element, guid, message, rule))
 
     def local(self, el: etree._Element) -> str:
         return etree.QName(el).localname if isinstance(el.tag, str) else ""
@@ -148,7 +242,7 @@ class _Checker:
                 except etree.XPathError:
                     el = None
             self.add(ERROR, el, f"does not match the REFI-QDA schema: {qde.one_line(message).rstrip('.')}. Fix the element or export the "
-                     "project again from its tool.", line=line)
+                     "project again from its tool.", line=line, rule="schema")
 
     def guids(self) -> None:
         seen: dict[str, list[etree._Element]] = defaultdict(list)
@@ -164,13 +258,15 @@ class _Checker:
                 continue
             names = {self.local(el) for el in elements}
             first = elements[0]
-            others = ", ".join(f"<{self.local(el)}> on line {el.sourceline}" for el in elements[1:])
+            others = ", ".join(f"<{self.local(el)}>" + ("" if self.one_line else f" on line {el.sourceline}")
+                               for el in elements[1:])
             if len(names) == len(elements):
                 self.add(WARNING, first, f"its GUID is also used by {others}. Some tools do this (ATLAS.ti for a "
-                         "PDF and its text, NVivo for a case and its code); references to it are ambiguous.")
+                         "PDF and its text, NVivo for a case and its code); references to it are ambiguous.",
+                         rule=f"shared-guid:{self.local(elements[1])}")
             else:
                 self.add(ERROR, first, f"its GUID is used again by {others}; every element needs its own GUID. "
-                         "Give the copies new GUIDs.")
+                         "Give the copies new GUIDs.", rule="duplicate-guid")
 
     def references(self, kind: str) -> None:
         targets: dict[str, set[str]] = defaultdict(set)
@@ -196,7 +292,7 @@ class _Checker:
                 self.add(ERROR, el, f"{attribute}={value} points at no {what} in the file. Remove the "
                          f"reference or add the {what}; merging or re-exporting may have lost it.",
                          guid=el.get("guid") or (el.getparent().get("guid") if el.getparent() is not None
-                                                 else None))
+                                                 else None), rule="dangling-reference")
 
         if kind == "qdc":
             for el in self.elements("MemberCode"):
@@ -230,7 +326,7 @@ class _Checker:
                     value = edge.get(attribute)
                     if value is not None and guid_key(value) not in vertices:
                         self.add(ERROR, edge, f"{attribute}={value} is not a vertex of this graph. Remove the "
-                                 "edge or add the vertex.")
+                                 "edge or add the vertex.", rule="edge")
         for transcript in self.elements("Transcript"):
             points = {guid_key(p.get("guid")) for p in transcript if self.local(p) == "SyncPoint"}
             for selection in transcript:
@@ -240,7 +336,7 @@ class _Checker:
                     value = selection.get(attribute)
                     if value is not None and guid_key(value) not in points:
                         self.add(ERROR, selection, f"{attribute}={value} is not a sync point of its "
-                                 "transcript. Fix the reference.")
+                                 "transcript. Fix the reference.", rule="sync-point")
 
     def text_rule(self) -> None:
         prefix = f"{{{self.ns}}}" if self.ns else ""
@@ -249,10 +345,10 @@ class _Checker:
             path = el.get("plainTextPath") is not None
             if inline and path:
                 self.add(ERROR, el, "has both PlainTextContent and plainTextPath; REFI-QDA allows exactly one. "
-                         "Remove one of them.")
+                         "Remove one of them.", rule="two-texts")
             elif not inline and not path:
                 self.add(ERROR, el, "has neither PlainTextContent nor plainTextPath, so it has no text; "
-                         "REFI-QDA requires exactly one. Export the project again with its texts.")
+                         "REFI-QDA requires exactly one. Export the project again with its texts.", rule="no-text")
 
     def members(self, archive: qdpx.Archive) -> None:
         present = {name.lower() for name in archive.members}
@@ -268,10 +364,10 @@ class _Checker:
                     continue  # relative:// and absolute:// files live outside the archive by design
                 if not value.lower().startswith("internal://"):
                     self.add(WARNING, el, f"{attribute}={value!r} has no scheme; NVivo 15 imports such sources "
-                             "empty and QualCoder crashes. `refi-bridge convert` writes internal://.")
+                             "empty and QualCoder crashes. `refi-bridge convert` writes internal://.", rule="no-scheme")
                 if name.lower() not in present:
                     self.add(ERROR, el, f"{attribute}={value!r} names a file that is not in the archive's "
-                             "sources folder. Add the file, or export the project again.")
+                             "sources folder. Add the file, or export the project again.", rule="missing-file")
 
     def positions(self, root: etree._Element, where: str, archive: qdpx.Archive | None) -> None:
         resolve = qdpx.member_reader(archive) if archive is not None else None
@@ -296,9 +392,10 @@ class _Checker:
                 self.report.findings.append(Finding(
                     ERROR, self.display, line, "PlainTextSelection", selection.guid,
                     f"startPosition ({selection.start}) is after endPosition ({selection.end}). Swap them or "
-                    "remove the selection."))
+                    "remove the selection.", "reversed-span"))
             if text is not None and (selection.start < 0 or selection.end > len(text)):
                 self.report.findings.append(Finding(
                     ERROR, self.display, line, "PlainTextSelection", selection.guid,
                     f"the span {selection.start}-{selection.end} lies outside its text of {len(text)} "
-                    "characters. The text was changed after coding, or positions are in another unit."))
+                    "characters. The text was changed after coding, or positions are in another unit.",
+                    "outside-text"))

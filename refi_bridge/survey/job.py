@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from refi_bridge.errors import SurveyError
-from refi_bridge.progress import Progress, quiet
+from refi_bridge.progress import Progress, Reporter, quiet
 from refi_bridge.survey.finding import find_files
 from refi_bridge.survey.parquet import pyarrow
 from refi_bridge.survey.running import Runner, dask_runner, local_runner, outcomes
@@ -48,7 +48,7 @@ class SurveyResult:
 
 def survey(paths: Iterable[str | os.PathLike] | str | os.PathLike, outdir: str | os.PathLike, *,
            workers: int | None = None, scheduler=None, resume: bool = True,
-           progress: Progress | None = None) -> SurveyResult:
+           progress: Progress | Callable[[str], None] | None = None) -> SurveyResult:
     """Survey every ``.qdpx``, ``.qde`` and ``.qdc`` file at or below ``paths`` into ``outdir``.
 
     Writes ``files.parquet`` (one row per file: what it is, its counts and coders, the validation verdict,
@@ -94,7 +94,7 @@ def survey(paths: Iterable[str | os.PathLike] | str | os.PathLike, outdir: str |
                         runner.description)
 
 
-def _run(tasks: list[Task], runner: Runner, folder: SurveyFolder, say: Progress) -> tuple[int, int, int]:
+def _run(tasks: list[Task], runner: Runner, folder: SurveyFolder, say: Reporter) -> tuple[int, int, int]:
     """Survey the tasks, keeping each file as it finishes; returns files done, failed and unchanged."""
     started = last = time.monotonic()
     done = failed = unchanged = 0

@@ -17,9 +17,9 @@ from refi_bridge.tables.excel import Sheet
 
 NO_TOOL = "(no origin)"
 PROBLEMS_LISTED = 10_000
-# -- a problem as a sheet shows it: long enough to say what is wrong, short enough to print; files.parquet
-#    has every message whole --
-PROBLEM_SHOWN = 110
+# -- a problem as the sheet shows it: long enough to say what is wrong, short enough for a few printed
+#    lines; files.parquet has every message whole --
+PROBLEM_SHOWN = 300
 GOOD, FAIR, POOR = "C6EFCE", "FFEB9C", "FFC7CE"
 VERDICT_FILLS = {VALID: GOOD, WARNINGS: FAIR, NOT_VALID: POOR, REFUSED: POOR}
 MEANINGS = {
@@ -145,20 +145,20 @@ def summary_sheets(tally: Tally, paths: Sequence[str], when: str) -> list[Sheet]
         Sheet("Files by tool", by_tool, title="Files by tool", caption=[about, (
             "readable: refi_bridge could read it; the verdict columns are what `refi-bridge validate` says "
             "(see the Validity sheet).")], bold_last_row=True, number_formats={"size (MB)": "0.0"},
-            column_fills={v: VERDICT_FILLS[v] for v in VERDICTS}, fit_to_page=True),
+            column_fills={v: VERDICT_FILLS[v] for v in VERDICTS}, one_page=True),
         Sheet("Validity", validity, title="Validity", caption=[
             "What `refi-bridge validate` says of each file: the schema, and the rules no schema states."],
             number_formats={"share": "0.0%"}, widths={"share": 9, "meaning": 90},
             cell_fill=lambda _, column, value: VERDICT_FILLS.get(value) if column == "verdict" else None,
-            autofilter=False, fit_to_page=True),
+            autofilter=False, one_page=True),
         Sheet("Codings by tool", codings, title="Codings by tool", caption=[
             "Codings of the files that could be read. other codings: of PDF, picture, audio, video and transcript "
             "selections."], bold_last_row=True, number_formats={"codings per file": "0.0", "coders per file": "0.0"},
-            fit_to_page=True),
+            one_page=True),
         Sheet("Problems", problems, title="Files that are not valid or could not be read",
               caption=["problem: why the file could not be read, else the first finding of validation (the "
                        "whole message is in files.parquet)."] + listed,
-              widths={"problem": 110, "file": 45}, fit_to_page=True,
+              widths={"problem": 80, "file": 45}, wrap=["file", "problem"],
               cell_fill=lambda _, column, value: VERDICT_FILLS.get(value) if column == "verdict" else None),
     ]
 

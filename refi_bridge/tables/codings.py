@@ -21,9 +21,14 @@ from refi_bridge.model import (
 
 PATH_SEPARATOR = " > "
 
-CODING_COLUMNS = ("coding_guid", "source", "case", "source_guid", "source_kind", "selection_guid", "selection_kind",
-                  "code", "code_path", "code_guid", "coder", "coder_guid", "start", "end", "text", "text_origin",
-                  "locator", "created")
+# -- the order people read a coding in: where, what, whose, the passage, its place; GUIDs (for machines) last --
+READING_ORDER = ("source", "case", "code_path", "coder", "text", "start", "end", "locator", "code")
+CODING_COLUMNS = (*READING_ORDER, "source_kind", "selection_kind", "text_origin", "created", "coding_guid",
+                  "source_guid", "selection_guid", "code_guid", "coder_guid")
+# -- the order a row is built in --
+_RECORD = ("coding_guid", "source", "case", "source_guid", "source_kind", "selection_guid", "selection_kind", "code",
+           "code_path", "code_guid", "coder", "coder_guid", "start", "end", "text", "text_origin", "locator",
+           "created")
 SELECTED = "selected text"
 
 
@@ -35,18 +40,19 @@ def code_path_text(path: tuple[str, ...] | None) -> str | None:
 def codings(project: Project) -> pd.DataFrame:
     """One row per coding of the project's data (selections first, then whole-source codings).
 
-    Columns: ``coding_guid, source, case, source_guid, source_kind, selection_guid, selection_kind, code,
-    code_path, code_guid, coder, coder_guid, start, end, text, text_origin, locator, created``. ``start``/
-    ``end`` are code point offsets (end exclusive) into the text a selection indexes and ``text`` the coded
-    passage; ``text_origin`` says where the text came from: ``selected text`` for text selections
-    (including those on a PDF's Representation), and for PDF area selections how they were anchored to the
-    PDF's Representation text (see :mod:`refi_bridge.agreement.pdf_text`: ``twin``, ``own
-    representation``, ``excerpt``, ``excerpt by page order``), or why they were not (``not found``,
-    ``ambiguous``...), in which case they have no span. Whole-source codings have no selection and empty
-    positions. ``coder`` is the user's name (see :func:`refi_bridge.model.coder_of`); ``locator`` describes a
-    non-text selection (page and rectangle, time span). ``case`` names the cases the coding belongs to
-    (``"; "`` between several), by the membership of :class:`~refi_bridge.model.CaseCoverage` that matrices
-    and agreement use too; NVivo's case nodes count.
+    Columns (:data:`CODING_COLUMNS`), in the order people read them: ``source, case, code_path, coder,
+    text, start, end, locator, code, source_kind, selection_kind, text_origin, created``, then the GUIDs
+    ``coding_guid, source_guid, selection_guid, code_guid, coder_guid``. ``start``/``end`` are code point
+    offsets (end exclusive) into the text a selection indexes and ``text`` the coded passage;
+    ``text_origin`` says where the text came from: ``selected text`` for text selections (including those on
+    a PDF's Representation), and for PDF area selections how they were anchored to the PDF's Representation
+    text (see :mod:`refi_bridge.agreement.pdf_text`: ``twin``, ``own representation``, ``excerpt``,
+    ``excerpt by page order``), or why they were not (``not found``, ``ambiguous``...), in which case they
+    have no span. Whole-source codings have no selection and empty positions. ``coder`` is the user's name
+    (see :func:`refi_bridge.model.coder_of`); ``locator`` describes a non-text selection (page and
+    rectangle, time span). ``case`` names the cases the coding belongs to (``"; "`` between several), by the
+    membership of :class:`~refi_bridge.model.CaseCoverage` that matrices and agreement use too; NVivo's case
+    nodes count.
     """
     paths = project.code_paths()
     users = project.users_by_guid()
@@ -82,10 +88,18 @@ def codings(project: Project) -> pd.DataFrame:
             coder_name(coder, users), coder, start, end, text, origin, locator,
             coding.creation_date_time or (selection.creation_date_time if selection is not None else None),
         ))
-    frame = pd.DataFrame.from_records(rows, columns=list(CODING_COLUMNS))
+    frame = pd.DataFrame.from_records(rows, columns=list(_RECORD))
     frame["start"] = frame["start"].astype("Int64")
     frame["end"] = frame["end"].astype("Int64")
-    return frame
+    return frame[reading_order(frame.columns)]
+
+
+def reading_order(columns) -> list[str]:
+    """``columns`` as people read a coding: :data:`READING_ORDER` first, the rest as they were, GUIDs last."""
+    names = [str(c) for c in columns]
+    first = [c for c in READING_ORDER if c in names]
+    guids = [c for c in names if c.endswith("_guid")]
+    return first + [c for c in names if c not in first and c not in guids] + guids
 
 
 def describe_locator(selection) -> str:

@@ -9,8 +9,10 @@ Rows: ``themes`` (top-level codes with their descendants rolled up), ``codes`` (
 (codes at depth N, rolled up), ``sets`` (code sets as themes). Columns: ``cases`` (a case covers its
 sources and selections), ``sources``, ``variable:NAME`` (values of a source or case variable),
 ``pattern:REGEX`` (a regular expression on source names, for exports that lost their cases; the first
-group names the column). Cells: ``mark``, ``count`` (codings), ``sources``, ``coders`` (their initials; ``frame.attrs["coders"]`` says
-whose).
+group names the column). Cells: ``mark``, ``count`` (passages: overlapping segments of one code by different
+coders are one passage), ``codings`` (every coder's coding counted), ``sources``, ``coders`` (their initials;
+``frame.attrs["coders"]`` says whose). Codes that cannot be coded (``isCodable="false"``), listed one by one
+with ``rows="codes"``, are headings: ``frame.attrs["headings"]`` names them, and their cells are empty.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
 
 import pandas as pd
 
@@ -34,7 +38,7 @@ from refi_bridge.model import (
 )
 
 MARK = "×"
-CELLS = ("mark", "count", "sources", "coders")
+CELLS = ("mark", "count", "codings", "sources", "coders")
 
 
 class MatrixError(RefiBridgeError, ValueError):
@@ -57,7 +61,8 @@ class Contribution:
     start: int | None
     end: int | None
     text: str | None
-    variables: dict[str, str] = field(default_factory=dict)
+    variables: dict[str, object] = field(default_factory=dict)   # typed: numbers stay numbers
+    selection: str | None = None                                  # its selection's GUID (None: whole source)
 
 
 @dataclass
@@ -75,6 +80,7 @@ class Matrix:
     split_variable: str | None
     min_coders: int
     coders: list[str] | None
+    headings: list[str] = field(default_factory=list)   # rows that are headings (codes that cannot be coded)
 
 
 def _variable(project: Project, spec: str, what: str) -> tuple[str, str]:
@@ -95,6 +101,15 @@ def _values(items, variable_guid: str) -> dict[str, str]:
             if guid_key(value.variable_guid) == guid_key(variable_guid) and value.value is not None:
                 out[guid_key(item.guid)] = value.value
     return out
+
+
+def _headings(project: Project, spec: str, case_nodes: set[str]) -> list[str]:
+    """Rows that may be headings: with ``codes``, the codes that cannot be coded (unless some tool coded them
+    anyway, their rows would only be empty; they name the group of codes below them)."""
+    if spec != "codes":
+        return []
+    return [" > ".join(path) for code, path in project.iter_codes()
+            if not code.is_codable and guid_key(code.guid) not in case_nodes]
 
 
 def _rows(project: Project, spec: str, case_nodes: set[str]) -> list[tuple[str, set[str]]]:
@@ -240,7 +255,7 @@ def build(project: Project, *, rows: str = "themes", columns: str = "cases", spl
                           f"{'chosen' if wanted is not None else 'in the project'}, so no theme could count")
     groups, group_name, group_order = _groups(project, group_by, column_defs, columns)
     variables = {guid_key(v.guid): v.name for v in project.variables}
-    source_values = {guid_key(s.guid): {variables.get(guid_key(v.variable_guid), "?"): v.value
+    source_values = {guid_key(s.guid): {variables.get(guid_key(v.variable_guid), "?"): _typed(v)
                                         for v in s.variable_values} for s in project.sources}
     code_paths = project.code_paths()
     row_of: dict[str, list[str]] = defaultdict(list)
@@ -288,19 +303,34 @@ def build(project: Project, *, rows: str = "themes", columns: str = "cases", spl
                     row=row, column=column, split=split_values.get(source_key) if split else None,
                     group=groups.get(column), source=record.source.label, source_guid=record.source.guid,
                     coder=coder, code=path[-1] if path else code_key, code_path=" > ".join(path), start=start,
-                    end=end, text=text, variables=source_values.get(source_key, {})))
+                    end=end, text=text, variables=source_values.get(source_key, {}),
+                    selection=record.selection.guid if record.selection is not None else None))
+    used = {c.row for c in contributions}
+    headings = [label for label in _headings(project, rows, coverage.case_nodes) if label not in used]
     table = _table(row_defs, column_defs, groups, group_order, contributions, cell, min_coders,
-                   sorted({v for v in split_values.values()}, key=_natural) if split else None)
+                   sorted({v for v in split_values.values()}, key=_natural) if split else None, headings)
     table.attrs["groups"] = {c: groups.get(c) for c in dict.fromkeys(label for label, *_ in column_defs)}
     table.attrs["group_variable"] = group_name
     table.attrs["split_variable"] = split_name
+    table.attrs["headings"] = headings
     # -- keep only the contributions that made a cell count (min_coders) --
     counted = _counted(contributions, min_coders)
     if not counted:
         raise MatrixError(_empty_reason(len(row_defs), len(column_defs), columns, contributions, min_coders))
     kept = [c for c in contributions if (c.row, c.column, c.split) in counted]
     return Matrix(table, kept, rows, columns, cell, groups, group_order, group_name, split_name, min_coders,
-                  list(coders) if coders else None)
+                  list(coders) if coders else None, headings)
+
+
+def _typed(value) -> object:
+    """A variable's value as a spreadsheet should hold it: numbers as numbers, dates as dates, text as text."""
+    try:
+        typed = value.python_value
+    except (ValueError, ArithmeticError):
+        return value.value
+    if isinstance(typed, datetime) and typed.tzinfo is not None:  # spreadsheets have no time zones
+        return typed.astimezone(timezone.utc).replace(tzinfo=None)
+    return float(typed) if isinstance(typed, Decimal) else typed
 
 
 def _empty_reason(rows: int, columns: int, spec: str, contributions: list, min_coders: int) -> str:
@@ -357,7 +387,8 @@ def _counted(contributions: list[Contribution], min_coders: int) -> set[tuple]:
     return {key for key, who in _cell_coders(contributions).items() if len(who) >= min_coders}
 
 
-def _table(row_defs, column_defs, groups, group_order, contributions, cell, min_coders, split_values) -> pd.DataFrame:
+def _table(row_defs, column_defs, groups, group_order, contributions, cell, min_coders, split_values,
+           headings=()) -> pd.DataFrame:
     counted = _counted(contributions, min_coders)
     labels = list(dict.fromkeys(label for label, *_ in column_defs))
     if group_order:
@@ -370,7 +401,11 @@ def _table(row_defs, column_defs, groups, group_order, contributions, cell, min_
             cells[(c.row, c.column, c.split)].append(c)
     short = initials([c.coder for c in contributions if c.coder])
     data = []
+    heading = set(headings)
     for row, _ in row_defs:
+        if row in heading:
+            data.append([None] * len(keys))
+            continue
         values = []
         for column, value in keys:
             found = cells.get((row, column, value), [])
@@ -382,6 +417,8 @@ def _table(row_defs, column_defs, groups, group_order, contributions, cell, min_
     else:
         columns = pd.Index(labels, name="column")
     frame = pd.DataFrame(data, index=index, columns=columns)
+    if heading and cell in ("count", "codings", "sources"):
+        frame = frame.astype("Int64")  # counts stay integers beside a heading's empty cells
     frame.attrs["coders"] = {label: name for name, label in short.items()}
     return frame
 
@@ -390,10 +427,36 @@ def _cell(found: list[Contribution], cell: str, initials: dict[str, str]):
     if cell == "mark":
         return MARK if found else ""
     if cell == "count":
+        return passages(found)
+    if cell == "codings":
         return len(found)
     if cell == "sources":
         return len({c.source_guid for c in found})
     return " ".join(sorted({initials.get(c.coder or "", "?") for c in found}))
+
+
+def passages(found: Sequence[Contribution]) -> int:
+    """How many passages these codings mark. Text segments of one code in one source that overlap are one
+    passage, whoever coded them (three coders marking the same lines is one passage, not three); segments that
+    only touch are two. A whole-source coding is one passage of its source per code; any other selection (a
+    PDF area, a picture region, a media span) is a passage of its own."""
+    spans: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
+    others: set[tuple] = set()
+    for c in found:
+        if c.start is not None and c.end is not None:
+            spans[(c.source_guid, c.code_path, c.code)].append((c.start, c.end))
+        else:
+            others.add((c.source_guid, c.code_path, c.code, c.selection))
+    count = len(others)
+    for segments in spans.values():
+        end = None
+        for start, stop in sorted(segments):
+            if end is None or start >= end:
+                count += 1
+                end = stop
+            else:
+                end = max(end, stop)
+    return count
 
 
 def initials(names: Sequence[str]) -> dict[str, str]:
@@ -410,13 +473,15 @@ def initials(names: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def summaries(frame: pd.DataFrame) -> tuple[list[int], list[int]]:
-    """Per row, in how many columns the row is present (split sub-columns rolled up into their column);
-    per (sub-)column, how many rows are present in it."""
+def summaries(frame: pd.DataFrame) -> tuple[list[int | None], list[int]]:
+    """Per row, in how many columns the row is present (split sub-columns rolled up into their column; None
+    for a heading); per (sub-)column, how many rows are present in it."""
     def filled(value) -> bool:
-        return bool(value) and value != 0
+        return value is not None and not (not isinstance(value, str) and pd.isna(value)) and bool(value)
 
+    headings = set(frame.attrs.get("headings", ()))
     tops = [key[0] if isinstance(frame.columns, pd.MultiIndex) else key for key in frame.columns]
-    per_row = [len({top for top, value in zip(tops, row) if filled(value)}) for row in frame.itertuples(index=False)]
+    per_row = [None if label in headings else len({top for top, value in zip(tops, row) if filled(value)})
+               for label, row in zip(frame.index, frame.itertuples(index=False))]
     per_column = [sum(1 for v in frame.iloc[:, i] if filled(v)) for i in range(frame.shape[1])]
     return per_row, per_column

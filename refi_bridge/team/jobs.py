@@ -20,8 +20,8 @@ from pathlib import Path
 from refi_bridge.errors import MergeError, ProjectFileError, RefiBridgeWarning
 from refi_bridge.formats.exchange import all_or_nothing, atomic_output, check_outputs, read, write
 from refi_bridge.model import Project, name_key
-from refi_bridge.progress import Progress, quiet
-from refi_bridge.tables.workbooks import write_merge_report
+from refi_bridge.progress import Progress, Reporter, quiet
+from refi_bridge.tables.merge_report import write_merge_report
 from refi_bridge.team.merging import Manifest, MergeInput, MergeResult, merge_projects
 from refi_bridge.team.splitting import assignment_for, hand_out, make_manifest, slug
 
@@ -45,31 +45,35 @@ class SplitResult:
 
 def split(master: str | os.PathLike, coders: Sequence[str], folder: str | os.PathLike, *,
           sources: str | None = None, assign: str | os.PathLike | None = None, dialect: str = "refi",
-          keep_codings: bool = False, overwrite: bool = False, progress: Progress | None = None) -> SplitResult:
+          keep_codings: bool = False, overwrite: bool = False,
+          progress: Progress | Reporter | None = None) -> SplitResult:
     """Write one project per coder into ``folder``, with ``manifest.json`` and a reference copy of the master.
 
     ``sources`` is a glob on source names (``"D0*-client-*"``); ``assign`` a CSV with columns ``coder`` and
     ``source`` (a name or GUID) for uneven assignments. ``dialect`` is the tool the coders use. A folder that
     already holds a handout (its ``manifest.json``) is refused unless ``overwrite``: the files the coders
-    are working on must not be replaced by accident.
+    are working on must not be replaced by accident. The files appear together when all are written, or
+    (when interrupted or failing) none does.
     """
     say = quiet(progress)
     master_path = Path(master)
     if not coders:
         raise MergeError("split needs the names of the coders to hand the master to")
-    if (Path(folder) / MANIFEST).exists() and not overwrite:
+    stale = _handout_files(Path(folder) / MANIFEST)
+    if stale is not None and not overwrite:
         raise MergeError(f"{folder}: already holds a handout ({MANIFEST}); split into another folder, or give "
                          "--overwrite to replace it")
     if any(name_key(coder) == "consensus" for coder in coders):
         raise MergeError("'consensus' is the name of the team's agreed layer (refi-bridge consensus); give the "
                          "coder another name")
-    project = read(master_path)
+    project = read(master_path, progress=say)
     if not project.sources:
         raise MergeError(f"{master_path}: the master has no sources to hand out; split a project (.qdpx), not a "
                          "codebook")
     table = _read_assignment(assign) if assign is not None else None
     assignment = assignment_for(project, coders, pattern=sources, table=table)
     out = Path(folder)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     result = SplitResult(out)
     targets: dict[str, Path] = {}
@@ -89,29 +93,63 @@ def split(master: str | os.PathLike, coders: Sequence[str], folder: str | os.Pat
     check_outputs([*((target, None) for target in targets.values()), (out / MANIFEST, None),
                    *([(copy, None)] if copying else [])], [master_path, assign])
     names = {}
-    with all_or_nothing():
-        for coder, target in targets.items():
-            handed = hand_out(project, coder, assignment[coder], keep_codings)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RefiBridgeWarning)
-                write(handed, target, dialect=dialect, protect=[master_path])
-            result.files[coder] = target
-            names[coder] = target.name
-            say(f"wrote {target.name} for {coder}: {len(handed.sources)} sources"
-                + ("" if not keep_codings else f", {sum(1 for _ in handed.iter_codings())} codings kept"))
-        if copying:
-            with atomic_output(copy) as temporary:
-                shutil.copyfile(master_path, temporary)
-        result.master_copy = copy
-        manifest = make_manifest(project, copy.name, assignment, names, dialect,
-                                 created=time.strftime("%Y-%m-%dT%H:%M:%S"))
-        data = manifest.to_dict()
-        data["master_sha256"] = _sha256(master_path)  # the copy's bytes, which are renamed into place last
-        result.manifest = out / MANIFEST
-        with atomic_output(result.manifest) as temporary:
-            temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    say(f"wrote {MANIFEST} and master.qdpx (the reference the merge will use)")
+    try:
+        with all_or_nothing():
+            _hand_out(project, targets, assignment, keep_codings, dialect, master_path, result, names, say)
+            say(f"writing {MANIFEST} and master.qdpx (the reference the merge will use)")
+            _reference(project, master_path, copy, copying, assignment, names, dialect, out, result)
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # nothing was written: not even the folder stays
+        raise
+    # -- an overwritten handout's coders who are not in this one: their old files must not be mistaken
+    #    for this handout's --
+    for name in sorted((stale or set()) - {target.name for target in targets.values()}):
+        (out / name).unlink(missing_ok=True)
+        say(f"removed {name}, a file of the handout this one replaces")
     return result
+
+
+def _handout_files(manifest: Path) -> set[str] | None:
+    """The coders' file names an existing handout's manifest lists (None when there is no handout)."""
+    if not manifest.exists():
+        return None
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        files = {str(info.get("file")) for info in data.get("assignment", {}).values() if isinstance(info, dict)}
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {name for name in files if name and "/" not in name and "\\" not in name and name.endswith(".qdpx")}
+
+
+def _hand_out(project: Project, targets: dict[str, Path], assignment, keep_codings: bool, dialect: str,
+              master_path: Path, result: SplitResult, names: dict[str, str], say: Reporter) -> None:
+    """Write each coder's project (inside the split's group of outputs)."""
+    for coder, target in targets.items():
+        handed = hand_out(project, coder, assignment[coder], keep_codings)
+        say(f"writing {target.name} for {coder}: {len(handed.sources)} sources"
+            + ("" if not keep_codings else f", {sum(1 for _ in handed.iter_codings())} codings kept"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RefiBridgeWarning)
+            write(handed, target, dialect=dialect, protect=[master_path])
+        result.files[coder] = target
+        names[coder] = target.name
+
+
+def _reference(project: Project, master_path: Path, copy: Path, copying: bool, assignment, names: dict[str, str],
+               dialect: str, out: Path, result: SplitResult) -> None:
+    """The master's copy and the manifest the merge will use (inside the split's group of outputs)."""
+    if copying:
+        with atomic_output(copy) as temporary:
+            shutil.copyfile(master_path, temporary)
+    result.master_copy = copy
+    manifest = make_manifest(project, copy.name, assignment, names, dialect,
+                             created=time.strftime("%Y-%m-%dT%H:%M:%S"))
+    data = manifest.to_dict()
+    data["master_sha256"] = _sha256(master_path)  # the copy's bytes, which are renamed into place last
+    result.manifest = out / MANIFEST
+    with atomic_output(result.manifest) as temporary:
+        temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 def _read_assignment(path: str | os.PathLike) -> list[tuple[str, str]]:
@@ -187,7 +225,7 @@ def load_manifest(path: str | os.PathLike) -> tuple[Manifest, Path]:
 
 def merge(projects_or_paths: Iterable[Project | str | os.PathLike], *, manifest: str | os.PathLike | None = None,
           code_map: Mapping[str, str] | str | os.PathLike | None = None,
-          coders: Mapping[str, str] | None = None, progress: Progress | None = None) -> MergeResult:
+          coders: Mapping[str, str] | None = None, progress: Progress | Reporter | None = None) -> MergeResult:
     """Merge coders' projects (or files) into one project, losing nothing; see :mod:`refi_bridge.team.merging`.
 
     ``manifest`` (from ``split``) supplies the master and who each file was handed to; without it, the first
@@ -201,22 +239,26 @@ def merge(projects_or_paths: Iterable[Project | str | os.PathLike], *, manifest:
     master_path = None
     if manifest is not None:
         loaded_manifest, master_path = load_manifest(manifest)
-        base = read(master_path)
+        base = read(master_path, progress=say)
     if isinstance(code_map, (str, os.PathLike)):
         code_map = dict(_csv_rows(code_map, ("from", "to"), required=True))
     overrides = {str(k): v for k, v in (coders or {}).items()}
     used_overrides: set[str] = set()
     inputs: list[MergeInput] = []
+    items = []
     given: dict[str, str] = {}  # content hash -> the file first given with it
     twice: list[str] = []
     for item in projects_or_paths:
+        if not isinstance(item, Project) and master_path is not None and Path(item).exists() and \
+                Path(item).resolve() == master_path:
+            say(f"skipping {Path(item).name}: it is the master itself")
+        else:
+            items.append(item)
+    for item in say.each(items, f"reading {len(items)} files"):
         if isinstance(item, Project):
             project, label = item, (item.read_info.path if item.read_info and item.read_info.path else item.name)
         else:
             path = Path(item)
-            if master_path is not None and path.exists() and path.resolve() == master_path:
-                say(f"skipped {path.name}: it is the master itself")
-                continue
             project, label = read(path), str(item)
             digest = _sha256(path)
             if digest in given:
@@ -232,16 +274,17 @@ def merge(projects_or_paths: Iterable[Project | str | os.PathLike], *, manifest:
         if coder is None and loaded_manifest is not None:
             coder = loaded_manifest.coder_for(project, label)
         inputs.append(MergeInput(project, Path(label).name if label else label, coder, override))
-        say(f"read {Path(label).name}" + (f" (coder: {coder})" if coder else ""))
     unused = set(overrides) - used_overrides
     if unused:
         raise MergeError(f"--coder names {', '.join(sorted(unused))}, which is not among the files to merge")
     if not inputs:
         raise MergeError("nothing to merge: give the coders' files")
+    say(f"merging {len(inputs)} files: matching sources, codes and codings"
+        + (f" ({', '.join(f'{i.label}: {i.coder}' for i in inputs if i.coder)})" if any(i.coder for i in inputs)
+           else ""))
     result = merge_projects(inputs, base=base, base_label=master_path.name if master_path else "master",
                             manifest=loaded_manifest, code_map=code_map or {})
     result.report.notes[:0] = twice
-    say(f"merged {len(inputs)} files: {sum(f.codings_added for f in result.report.files)} codings")
     return result
 
 
@@ -259,14 +302,15 @@ def merge_files(paths: Sequence[str | os.PathLike], output: str | os.PathLike, *
                 manifest: str | os.PathLike | None = None, code_map: str | os.PathLike | None = None,
                 coders: Mapping[str, str] | None = None, report: str | os.PathLike | None = None,
                 json_path: str | os.PathLike | None = None, dialect: str = "refi",
-                progress: Progress | None = None) -> MergeOutcome:
-    """Merge files and write the merged project, the report workbook (``report``) and JSON (``json_path``)."""
+                progress: Progress | Reporter | None = None) -> MergeOutcome:
+    """Merge files and write the merged project, the report workbook (``report``) and JSON (``json_path``):
+    all of them, or (when interrupted or failing) none."""
     say = quiet(progress)
     protect = [*paths, manifest, code_map]
     if manifest is not None:
         protect.append(load_manifest(manifest)[1])  # the reference master the manifest names
     check_outputs([(output, (".qdpx", ".qde")), (report, (".xlsx",)), (json_path, (".json",))], protect)
-    result = merge(paths, manifest=manifest, code_map=code_map, coders=coders, progress=progress)
+    result = merge(paths, manifest=manifest, code_map=code_map, coders=coders, progress=say)
     target = Path(output)
     protect = [p for p in protect if p is not None]
     outcome = MergeOutcome(result, target)
@@ -274,16 +318,16 @@ def merge_files(paths: Sequence[str | os.PathLike], output: str | os.PathLike, *
     with all_or_nothing():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RefiBridgeWarning)
-            write(result.project, target, dialect=dialect, protect=protect)
+            write(result.project, target, dialect=dialect, protect=protect, progress=say)
         if report is not None:
             outcome.report = Path(report)
-            write_merge_report(result.report, outcome.report)
+            say(f"writing {outcome.report.name}")
+            write_merge_report(result.report, outcome.report, merged=target.name, progress=say)
         if json_path is not None:
             outcome.json = Path(json_path)
             with atomic_output(outcome.json) as temporary:
                 temporary.write_text(json.dumps(result.report.to_dict(), indent=2, ensure_ascii=False),
                                      encoding="utf-8")
-    say(f"wrote {target}" + "".join(f" and {p}" for p in (outcome.report, outcome.json) if p is not None))
     return outcome
 
 

@@ -13,7 +13,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from refi_bridge.errors import MergeError
-from refi_bridge.model import Project, User, derived_guid, guid_key, internal_files, name_key, without_codings
+from refi_bridge.model import (
+    Project,
+    User,
+    derived_guid,
+    guid_key,
+    internal_files,
+    name_key,
+    selections_of,
+    without_codings,
+)
 from refi_bridge.team.anchoring import text_hash
 from refi_bridge.team.merging import Manifest
 
@@ -78,17 +87,22 @@ def hand_out(master: Project, coder: str, sources: Sequence[str], keep_codings: 
     user, and no codings unless ``keep_codings``. GUIDs are the master's, so tools that keep them let the
     merge match exactly."""
     keep = {guid_key(g) for g in sources}
+    # -- blind coding hides what passages mean, not which case they belong to: NVivo's case nodes and a
+    #    case's selections stay, so that every tool (QualCoder reads only case nodes) keeps the cases --
+    case_nodes = frozenset(master.case_nodes())
+    case_selections = frozenset(guid_key(r) for case in master.cases for r in case.selection_refs)
     chosen = []
     for source in master.sources:
         if guid_key(source.guid) not in keep:
             continue
-        chosen.append(source if keep_codings else without_codings(source))
+        chosen.append(source if keep_codings else without_codings(source, case_nodes, case_selections))
+    handed = {guid_key(s.guid) for source in chosen for _, s, _ in selections_of(source)}
     cases = []
     for case in master.cases:
         refs = tuple(r for r in case.source_refs if guid_key(r) in keep)
         if refs or not case.source_refs:
-            cases.append(replace(case, source_refs=refs, selection_refs=() if not keep_codings else
-                                 case.selection_refs))
+            cases.append(replace(case, source_refs=refs,
+                                 selection_refs=tuple(r for r in case.selection_refs if guid_key(r) in handed)))
     sets = tuple(replace(s, member_sources=tuple(m for m in s.member_sources if guid_key(m) in keep))
                  for s in master.sets)
     user = coder_user(coder)

@@ -7,6 +7,7 @@ Writing emits the standard namespace, children in schema order, and the position
 Files are not this module's business: the container hands it bytes and a way to fetch a source's text.
 """
 
+from refi_bridge.formats.qde.fragments import map_fragment_text
 from refi_bridge.formats.qde.names import NS_CODEBOOK, NS_PREFIX, NS_PROJECT, PARSER, PI_TARGET, TextResolver
 from refi_bridge.formats.qde.parsing import document_kind, looks_like_xml, one_line, parse_xml, refuse_doctype
 from refi_bridge.formats.qde.reader import read_document, read_root
@@ -14,4 +15,4 @@ from refi_bridge.formats.qde.writer import Written, internal_name, write_codeboo
 
 __all__ = ["NS_CODEBOOK", "NS_PREFIX", "NS_PROJECT", "PARSER", "PI_TARGET", "TextResolver", "document_kind",
            "looks_like_xml", "one_line", "parse_xml", "refuse_doctype", "read_document", "read_root", "Written",
-           "internal_name", "write_codebook", "write_project"]
+           "internal_name", "write_codebook", "write_project", "map_fragment_text"]

@@ -9,6 +9,7 @@ from lxml import etree
 from refi_bridge.errors import ProjectStructureError
 from refi_bridge.formats.encoding import DecodedText, decode_text
 from refi_bridge.formats.positions import CODEPOINT
+from refi_bridge.formats.qde.fragments import canonical
 from refi_bridge.formats.qde.names import KNOWN, ROOT_HINTS, SCHEME, TABLES, Tags, TextResolver
 from refi_bridge.model import Foreign
 
@@ -107,8 +108,7 @@ class ElementReader:
         if not isinstance(child.tag, str):
             return  # processing instructions
         self.saw_foreign = True
-        # -- exclusive canonical form: the same element reads the same wherever its namespaces were declared --
-        collected.append(etree.tostring(child, method="c14n", exclusive=True, with_comments=False).decode("utf-8"))
+        collected.append(canonical(child))
 
     @staticmethod
     def merge_foreign(attrs: Foreign | None, elements: list[str]) -> Foreign | None:

@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import replace
 
-from refi_bridge.model import Code, guid_key, name_key, parse_path, path_key
+from refi_bridge.model import Code, codes_named, guid_key, name_key, parse_path, path_key
 from refi_bridge.team.merging.inputs import MergeInput
 from refi_bridge.team.merging.report import CodeMatch, Conflict, FileSummary
 
@@ -23,8 +23,8 @@ class CodeMatching:
                    for child in code.codes}
         for code, path in item.project.iter_codes():
             own, pkey = guid_key(code.guid), path_key(path)
-            key = self.written_as.get(own, own)
-            written = self._written_path(code, path)
+            key = own
+            written = self._written_path(code, target.get(parents.get(own, "")))
             how, guid = None, None
             if key in self.case_keys and key not in self.code_paths:
                 # -- a code the qualcoder dialect made for a case (QualCoder's only form of membership) --
@@ -59,19 +59,23 @@ class CodeMatching:
             self._conflicts(item, code, path, guid, how, target.get(parents.get(own, "")))
         return target
 
-    def _written_path(self, code: Code, path: tuple[str, ...]) -> tuple[str, ...] | None:
+    def _written_path(self, code: Code, parent: str | None) -> tuple[str, ...] | None:
         """The master path a code stands for when its name was written as that path.
 
         The qualcoder dialect names a code by its path ("Theme > sub") where two codes share a name,
-        because QualCoder merges codes of equal name; such a code comes back under that name, still below
-        its parent. Returns the path key of the master code it is, or None.
+        because QualCoder merges codes of equal name; such a code comes back under that name, below its
+        parent, whose own name may have been written as a path too, or renamed by the coder (and mapped by
+        --code-map). So the parent is compared by what it matched (``parent``, None at the top), never by
+        its name. Returns the path key of the master code, or None.
         """
         if ">" not in code.name:
             return None
         candidate = path_key(parse_path(code.name))
-        if candidate in self.by_code_path and path_key(path[:-1]) in (candidate[:-1], ()):
+        if candidate not in self.by_code_path:
+            return None
+        if len(candidate) == 1 or parent is None:
             return candidate
-        return None
+        return candidate if guid_key(self.by_code_path.get(candidate[:-1])) == guid_key(parent) else None
 
     def _mapped(self, pkey: tuple[str, ...], name: str) -> str | None:
         """The code ``--code-map`` sends this code to (given by its path or by its name), if any."""
@@ -84,24 +88,31 @@ class CodeMatching:
     def _resolve_code_map(self) -> dict[tuple[str, ...], str | None]:
         """``--code-map`` rows as {path key of "from": GUID of the master code "to" names, or None}.
 
-        "to" is a path ("Theme > sub") or a name that only one code of the master has.
+        "to" is a path ("Theme > sub") or a name that only one code of the master has; "from" is read both
+        ways (a path, or a whole name that contains ">" or "::").
         """
         resolved: dict[tuple[str, ...], str | None] = {}
         for source, target in self.code_map_rows.items():
-            wanted = path_key(parse_path(target))
-            guid = self.by_code_path.get(wanted)
-            if guid is None and len(wanted) == 1:
-                guid = self.by_code_name.get(wanted[0]) or self.by_code_name.get(name_key(target))
-            if guid is None:
+            found = codes_named(target, self.code_paths)
+            guid = self._code_guid(found[0]) if len(found) == 1 else None
+            if len(found) > 1:
+                self.report.notes.append(f"code map: to {target!r} (from {source!r}) names {len(found)} codes of "
+                                         "the master; give its path (\"Theme > sub\"); that row was not used")
+            elif not found:
                 self.report.notes.append(f"code map: to {target!r} (from {source!r}) is no code of the master"
                                          f"{self._closest(target)}; that row was not used")
-            resolved[path_key(parse_path(source))] = guid
+            for key in self._map_keys(source):
+                resolved[key] = guid
         return resolved
+
+    @staticmethod
+    def _map_keys(source: str) -> list[tuple[str, ...]]:
+        return list(dict.fromkeys([path_key(parse_path(source)), (name_key(source),)]))
 
     def _note_unused_code_map(self) -> None:
         for source, target in self.code_map_rows.items():
-            key = path_key(parse_path(source))
-            if key not in self.code_map_used and self.code_map.get(key) is not None:
+            keys = self._map_keys(source)
+            if not any(k in self.code_map_used for k in keys) and self.code_map.get(keys[0]) is not None:
                 self.report.notes.append(f"code map: from {source!r} (to {target!r}) matched no code of the "
                                          f"merged files{self._closest(source)}")
 
@@ -142,7 +153,9 @@ class CodeMatching:
         if how == "guid" and name_key(code.name) != name_key(merged.name) and \
                 path_key(parse_path(code.name)) != path_key(merged_path):
             self.report.conflicts.append(Conflict(item.label, shown, "name", merged.name, code.name))
-        for attribute in ("color", "description"):
+        # -- QualCoder maps every colour to its own palette on export (measured): not a coder's change --
+        attributes = ("description",) if (item.project.origin or "").startswith("QualCoder") else ("color", "description")
+        for attribute in attributes:
             mine, theirs = getattr(merged, attribute), getattr(code, attribute)
             if mine is not None and theirs is not None and mine.strip().lower() != theirs.strip().lower():
                 self.report.conflicts.append(Conflict(item.label, shown, attribute, mine, theirs))

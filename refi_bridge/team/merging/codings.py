@@ -60,9 +60,23 @@ class CodingPlacement:
                 guid_key(record.coding.code_guid), name_key(coder))
 
     def _coder_for(self, record: CodingRecord, users: Mapping[str, User], item: MergeInput) -> str | None:
+        """Who coded a coding: ``--coder``, else the user the file credits, else the coder the file was
+        handed to. A credited user who was handed no file and is no user of the master is a tool's default
+        or exporting user (QualCoder's "default", NVivo's licence holder): the file's coder is meant."""
         if item.override and item.coder:
             return item.coder
-        return coder_name(record, users) or item.coder
+        name = coder_name(record, users)
+        if name and item.coder and self._stranger(name):
+            return item.coder
+        return name or item.coder
+
+    def _stranger(self, name: str) -> bool:
+        """True for a coder name the manifest did not hand a file to and the master does not know."""
+        if self.manifest is None or name == "(no user)":
+            return False
+        handed = {name_key(c) for c in self.manifest.assignment}
+        known = {name_key(u.name) for u in self.base.users if u.name}
+        return name_key(name) not in handed and name_key(name) not in known
 
     def _place(self, item, record, selection, role, index, alignments, coder, summary, code) -> PlainTextSelection:
         alignment = alignments.get((index, role))

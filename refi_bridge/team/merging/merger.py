@@ -8,12 +8,12 @@ from dataclasses import replace
 
 from refi_bridge.errors import MergeError
 from refi_bridge.model import (
+    ASSIGNED,
     Code,
     Coding,
     PlainTextSelection,
     Project,
     Set,
-    derived_guid,
     guid_key,
     internal_files,
     map_codings,
@@ -106,9 +106,6 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
         self.code_map, self.code_map_used = self._resolve_code_map(), set()
         self.case_keys = {guid_key(case.guid) for case in base.cases}
         self.case_codes: dict[str, str] = {}  # an input's code GUID key -> the case it stands for
-        # -- the GUID our qualcoder dialect gives a code that shares a case's GUID, back to the code's own --
-        self.written_as = {guid_key(derived_guid("refi-bridge", "code", code.guid)): key
-                           for key, code in self.code_info.items()}
         self.manifest_codes = {guid_key(g) for g in manifest.codes} if manifest is not None else set()
         self.new_codes: dict[tuple[str, ...], Code] = {}   # path key -> new code (children added at the end)
         self.new_code_parent: dict[tuple[str, ...], str | None] = {}
@@ -202,6 +199,12 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
         if not any(True for _ in project.iter_codings()):
             self.report.notes.append(f"{item.label}: holds no codings; was the handout returned before it was "
                                      "coded?")
+        strangers = sorted(c for c in summary.users_found if self._stranger(c))
+        if item.coder and not item.override and strangers:
+            self.report.notes.append(
+                f"{item.label}: its codings are by {', '.join(strangers)}, who was handed no file and is no user "
+                f"of the master (a tool's default or exporting user); they are credited to {item.coder}, to whom "
+                "the file was handed")
         if self.manifest is not None and item.coder is None:
             handed = {name_key(c) for c in self.manifest.assignment}
             strangers = sorted({c for c in summary.users_found if name_key(c) not in handed and c != "(no user)"})
@@ -223,8 +226,10 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
         project = item.project
         users = project.users_by_guid()
         found: Counter = Counter()
+        case_nodes = project.case_nodes()
         for record in project.iter_codings():
-            found[coder_name(record, users) or "(no user)"] += 1
+            if guid_key(record.coding.code_guid) not in case_nodes:
+                found[coder_name(record, users) or "(no user)"] += 1
         info = project.read_info
         summary = FileSummary(item.label, role, project.origin, info.position_unit if info else None,
                               item.coder, item.override, dict(found))
@@ -245,10 +250,12 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
         note_target = self._carry_notes(item)
         groups: dict[tuple, dict] = {}
         counts: Counter = Counter()
+        case_nodes = project.case_nodes()
         for record in project.iter_codings():
             summary.codings_in_file += 1
             coder = self._coder_for(record, users, item)
-            counts[coder or "(no coder)"] += 1
+            if guid_key(record.coding.code_guid) not in case_nodes:  # case membership is nobody's coding
+                counts[coder or "(no coder)"] += 1
             code = code_target.get(guid_key(record.coding.code_guid))
             if code is None and guid_key(record.coding.code_guid) in self.case_codes:
                 self._case_link(item, record, source_target, summary)
@@ -319,7 +326,7 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
                             if guid_key(g) in self.by_guid)
             # -- also under the names the coder's codings carry, so that agreement finds them --
             for who in [coder, *sorted(self.aliases.get(coder, ()))]:
-                name = f"Assigned to {who}"
+                name = ASSIGNED + who
                 if name_key(name) in names:
                     continue
                 names.add(name_key(name))
