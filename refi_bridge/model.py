@@ -634,8 +634,7 @@ class CaseCoverage:
 
     def __init__(self, project: Project) -> None:
         self.cases = {guid_key(case.guid): case for case in project.cases}
-        self.case_nodes = {guid_key(code.guid) for code, _ in project.iter_codes()
-                           if guid_key(code.guid) in self.cases}
+        self.case_nodes = project.case_nodes()
         self.whole: dict[str, set[str]] = {}                       # source -> cases covering all of it
         self.passages: dict[str, list[tuple[int, int, str]]] = {}  # source -> (start, end, case)
         selection_refs: dict[str, list[str]] = {}

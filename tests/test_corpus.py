@@ -9,7 +9,6 @@ from collections import Counter
 
 import pytest
 from conftest import CORPUS_FILES, NVIVO_MAC, NVIVO_WIN, REFI, corpus_id, document_bytes, guid_case_free
-from helpers import original_paths
 from lxml import etree
 
 import refi_bridge
@@ -150,7 +149,7 @@ def test_other_dialects_keep_every_coded_passage(path, dialect, tmp_path, offici
         refi_bridge.write(project, out, dialect=dialect)
     again = read_quietly(out)
     # -- code names may have been made unique for QualCoder: each code's GUID says which code it was --
-    before, after = coded_passages(project), coded_passages(again, original_paths(project))
+    before, after = coded_passages(project), coded_passages(again, project.code_paths())
     assert after == before
     root = etree.fromstring(document_bytes(out))
     assert official_schemas["Project"].validate(root), official_schemas["Project"].error_log

@@ -6,7 +6,6 @@ import warnings
 from collections import Counter
 
 from conftest import guid_case_free
-from helpers import original_paths
 from hypothesis import HealthCheck, given, settings
 from strategies import projects
 
@@ -83,7 +82,7 @@ def test_every_dialect_keeps_every_coded_passage(project, tmp_path_factory):
         before, after = Counter(), Counter()
         for (s, p, _, t), n in passages(project).items():
             before[(s, p, lf(t))] += n
-        for (s, p, _, t), n in passages(again, original_paths(project)).items():
+        for (s, p, _, t), n in passages(again, project.code_paths()).items():
             after[(s, p, lf(t))] += n
         assert after == before
 

@@ -38,7 +38,6 @@ class Dialect:
     position_unit: str
     bom: bool | None = None
     split_selections: str | None = None
-    unique_code_names: bool = False
     upper_guids: bool = False
     summary: str = ""
 
@@ -50,8 +49,7 @@ DIALECTS: dict[str, Dialect] = {
         Dialect("nvivo", "NVivo 12-20 (Windows and Mac)", UTF16, split_selections="coding", summary=(
             "Positions in UTF-16 code units (an emoji counts two), one selection per coding, as NVivo "
             "writes them itself.")),
-        Dialect("qualcoder", "QualCoder 3.x-4.x", CODEPOINT, bom=False, split_selections="coder",
-                unique_code_names=True, summary=(
+        Dialect("qualcoder", "QualCoder 3.x-4.x", CODEPOINT, bom=False, split_selections="coder", summary=(
                     "What QualCoder 4 keeps (measured with its own import): LF-only texts without byte-order "
                     "mark, one selection (or area) per coder whose creator is that coder, unique code and "
                     "source names, cases as codings at the case's code, notes as annotations, memos and "

@@ -97,7 +97,6 @@ def cases_as_case_codes(project: Project, notes: list[str], now: str) -> Project
     """
     if not project.cases:
         return project
-    cases = {guid_key(case.guid): case for case in project.cases}
     # -- case names once each: QualCoder does not insert a second case of the same name --
     case_names: Counter = Counter()
     renamed_cases = []
@@ -127,7 +126,7 @@ def cases_as_case_codes(project: Project, notes: list[str], now: str) -> Project
         if key not in nodes and (case.source_refs or case.selection_refs):
             lifted.append(Code(guid=case.guid, name=case.name or "Case", is_codable=True))
             nodes.add(key)
-    taken = Counter(c.name.strip().casefold() for c, _ in Project(name="", codes=tuple(codes)).iter_codes())
+    taken = Counter(c.name.strip().casefold() for code in codes for c, _ in code.walk())
     taken.update(c.name.strip().casefold() for c in lifted if guid_key(c.guid) not in cases)
     named_nodes = []
     for code in lifted:
@@ -139,7 +138,7 @@ def cases_as_case_codes(project: Project, notes: list[str], now: str) -> Project
             code = replace(code, name=name)
         named_nodes.append(code)
     project = replace(project, codes=(*codes, *named_nodes))
-    project, linked, unlinkable = _case_codings(project, cases, nodes, now)
+    project, linked, unlinkable = _case_codings(project, cases, now)
     if linked:
         notes.append(f"{linked} case links written as codings at the case's code, the form QualCoder reads")
     if unlinkable:
@@ -150,7 +149,7 @@ def cases_as_case_codes(project: Project, notes: list[str], now: str) -> Project
     return project
 
 
-def _case_codings(project: Project, cases: dict[str, Case], nodes: set[str], now: str):
+def _case_codings(project: Project, cases: dict[str, Case], now: str):
     """Text codings at the case codes for every SourceRef and SelectionRef of a case."""
     by_selection: dict[str, list[str]] = defaultdict(list)
     whole: dict[str, list[str]] = defaultdict(list)

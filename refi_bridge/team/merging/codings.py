@@ -72,11 +72,7 @@ class CodingPlacement:
 
     def _stranger(self, name: str) -> bool:
         """True for a coder name the manifest did not hand a file to and the master does not know."""
-        if self.manifest is None or name == "(no user)":
-            return False
-        handed = {name_key(c) for c in self.manifest.assignment}
-        known = {name_key(u.name) for u in self.base.users if u.name}
-        return name_key(name) not in handed and name_key(name) not in known
+        return self.manifest is not None and name != "(no user)" and name_key(name) not in self.known_coders
 
     def _place(self, item, record, selection, role, index, alignments, coder, summary, code) -> PlainTextSelection:
         alignment = alignments.get((index, role))

@@ -105,6 +105,11 @@ class Merger(SourceMatching, CodeMatching, CodingPlacement, Carrying):
         self.by_code_name = {n: guids[0] for n, guids in names.items() if len(guids) == 1}
         self.code_map, self.code_map_used = self._resolve_code_map(), set()
         self.case_keys = {guid_key(case.guid) for case in base.cases}
+        # -- names a coding's user may have without being a tool's default user: the coders handed a file
+        #    and the master's own users (see _stranger) --
+        self.known_coders = {name_key(u.name) for u in base.users if u.name}
+        if manifest is not None:
+            self.known_coders |= {name_key(c) for c in manifest.assignment}
         self.case_codes: dict[str, str] = {}  # an input's code GUID key -> the case it stands for
         self.manifest_codes = {guid_key(g) for g in manifest.codes} if manifest is not None else set()
         self.new_codes: dict[tuple[str, ...], Code] = {}   # path key -> new code (children added at the end)
